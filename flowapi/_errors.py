@@ -1,0 +1,492 @@
+"""The exception tree of flowapi (DESIGN §4).
+
+::
+
+    FlowError
+    ├── InvalidParamsError(FlowError, ValueError)     rejected locally, nothing sent
+    ├── APIError
+    │   ├── APIConnectionError ── APITimeoutError(…, TimeoutError)
+    │   ├── APIStatusError        .status_code .reason .body .headers
+    │   │   ├── BadRequestError 400 ── ContentPolicyError
+    │   │   ├── AuthenticationError 401
+    │   │   ├── PaymentRequiredError 402
+    │   │   ├── PermissionDeniedError 403 ── CaptchaRejectedError ("captcha_quality:")
+    │   │   ├── NotFoundError 404
+    │   │   ├── RequestTimeoutError 408
+    │   │   ├── JobExpiredError 410
+    │   │   ├── RateLimitError 429 .reason .retry_at .scope ── NoEligibleAccountError
+    │   │   ├── ServerError 5xx ── ServiceUnavailableError 503 ── CaptchaServiceError
+    │   │   └── SessionExpiredError 596
+    │   ├── ResponseValidationError
+    │   └── AmbiguousSubmitError   the submit may have been accepted
+    └── JobError ── JobFailedError .job .reason
+                 └── JobTimeoutError(…, TimeoutError)
+
+Every message says what happened and what to do next. No message, repr or attribute
+holds the API token: the transport redacts response bodies before they get here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from flowapi.types.common import ErrorBody
+    from flowapi.types.jobs import Job
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AmbiguousSubmitError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CaptchaRejectedError",
+    "CaptchaServiceError",
+    "ContentPolicyError",
+    "FlowError",
+    "InvalidParamsError",
+    "JobError",
+    "JobExpiredError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "NoEligibleAccountError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RateLimitScope",
+    "RequestTimeoutError",
+    "ResponseValidationError",
+    "ServerError",
+    "ServiceUnavailableError",
+    "SessionExpiredError",
+    "error_for_status",
+]
+
+RateLimitScope = Literal["account", "model", "request", "all"]
+"""What a 429 parks: the whole ``account``, one ``model`` on one account, just this
+``request``, or ``all`` accounts (``no_eligible_account``)."""
+
+#: Content-policy reasons (POST /videos › Responses › 400; POST /images › 400).
+CONTENT_POLICY_MARKERS = ("PUBLIC_ERROR_UNSAFE_GENERATION", "UNSAFE", "TRUMP_FACE", "MINOR",
+                          "PROMINENT_PEOPLE", "CHILD", "SEXUAL", "VIOLENCE", "FINISH_REASON_INPUT")
+CAPTCHA_QUALITY_PREFIX = "captcha_quality:"
+CAPTCHA_SERVICE_PREFIX = "Captcha service failed:"
+
+#: Rate-limit reasons → (scope, what to do). POST /videos/extend › 429 cooldown table.
+RATE_LIMIT_REASONS: Mapping[str, tuple[RateLimitScope, str]] = {
+    "PUBLIC_ERROR_USER_REQUESTS_THROTTLED": (
+        "account",
+        "Google throttles this account's concurrency: run fewer parallel generations per "
+        "account; it is parked for ~30 min",
+    ),
+    "PUBLIC_ERROR_USER_QUOTA_REACHED": (
+        "account",
+        "this account hit its overall Flow quota: add accounts with POST /accounts or omit "
+        "`email` to load-balance; it is parked for ~30 min",
+    ),
+    "PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED": (
+        "model",
+        "this account hit the model's daily quota: switch model or wait for the reset at "
+        "UTC midnight",
+    ),
+    "PUBLIC_ERROR_UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC": (
+        "request",
+        "the captcha token scored low (a captcha-provider issue): configure more providers "
+        "via POST /accounts/captcha-providers and use captchaOrder, or raise captchaRetry; "
+        "retry in ~60 s",
+    ),
+}
+
+
+class FlowError(Exception):
+    """Base of every error raised by flowapi."""
+
+
+class InvalidParamsError(FlowError, ValueError):
+    """The request was rejected locally, before anything was sent.
+
+    Attributes:
+        field: the offending parameter in the API's own spelling (e.g. ``"duration"``),
+            or ``None`` when the rule spans several fields.
+        doc_section: where the rule is documented (e.g. ``"POST /videos › Model Capabilities"``).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 doc_section: str | None = None) -> None:
+        text = message if doc_section is None else f"{message} (see {doc_section})"
+        super().__init__(text)
+        self.field = field
+        self.doc_section = doc_section
+
+
+class APIError(FlowError):
+    """A request to the API failed.
+
+    Attributes:
+        method: HTTP method, e.g. ``"POST"``.
+        url: the request URL (never contains the token).
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+
+
+class APIConnectionError(APIError):
+    """The connection failed or broke; there is no HTTP response.
+
+    Attributes:
+        request_sent: ``False`` when the request certainly never reached the server
+            (connect failure), ``True`` when it may have (reset or timeout after the
+            request was written). A generation POST with ``request_sent=True`` is
+            ambiguous and is never retried blindly (DESIGN §5, §7).
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "",
+                 request_sent: bool = True) -> None:
+        super().__init__(message, method=method, url=url)
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """The connect or idle-read timeout expired (see :class:`~flowapi.Timeouts`)."""
+
+
+class APIStatusError(APIError):
+    """The API answered with a non-success HTTP status.
+
+    Attributes:
+        status_code: the HTTP status, e.g. ``429``.
+        reason: the Google ``ErrorInfo`` reason (``PUBLIC_ERROR_…``), the useapi error code
+            (``no_eligible_account``) or ``None``.
+        body: the decoded error envelope, or ``None`` if the body was not JSON.
+        text: the raw body text, at most 4,000 characters, token redacted.
+        headers: the response headers.
+    """
+
+    status: int | None = None
+
+    def __init__(self, message: str, *, status_code: int, method: str = "", url: str = "",
+                 reason: str | None = None, body: ErrorBody | None = None, text: str = "",
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.reason = reason
+        self.body = body
+        self.text = text
+        self.headers: Mapping[str, str] = dict(headers or {})
+
+
+class BadRequestError(APIStatusError):
+    """400: validation error, mode conflict, email mismatch or content policy."""
+
+    status = 400
+
+
+class ContentPolicyError(BadRequestError):
+    """400 (or a failed job) moderated by Google's content policy.
+
+    Moderation is not deterministic: the same request often passes on a later attempt
+    (POST /videos › Content Moderation). The watcher resubmits only with
+    ``resubmit_moderated=N`` because each attempt spends credits.
+    """
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API token is invalid. Check ``USEAPI_TOKEN`` / ``token=``."""
+
+    status = 401
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: no useapi.net subscription, no Google AI plan, or no Flow credits left."""
+
+    status = 402
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: request rejected by Google, or a reference belongs to another user."""
+
+    status = 403
+
+
+class CaptchaRejectedError(PermissionDeniedError):
+    """403 whose ``error`` starts with ``captcha_quality:``: the reCAPTCHA token was rejected.
+
+    Raise ``captchaRetry`` to 5 or more and configure more providers
+    (POST /videos/extend › 403).
+    """
+
+
+class NotFoundError(APIStatusError):
+    """404: account, job, voice, character or media not found."""
+
+    status = 404
+
+
+class RequestTimeoutError(APIStatusError):
+    """408: the server's own polling of a synchronous generation timed out (600 s).
+
+    Use async mode (``jobs.submit``) for long generations.
+    """
+
+    status = 408
+
+
+class JobExpiredError(APIStatusError):
+    """410: the job record expired (jobs are retained for 7 days)."""
+
+    status = 410
+
+
+class RateLimitError(APIStatusError):
+    """429: a Google quota/throttle or useapi's ``no_eligible_account``.
+
+    Attributes:
+        retry_at: Unix time (seconds) before which retrying is pointless, from the later of
+            the ``Retry-After`` header and the body's ``retryAfter``; ``None`` if unknown.
+        scope: what is parked: ``"account"``, ``"model"``, ``"request"`` or ``"all"``.
+        email: the account the request targeted, if known.
+        model: the model the request targeted, if known.
+    """
+
+    status = 429
+
+    def __init__(self, message: str, *, status_code: int = 429, method: str = "",
+                 url: str = "", reason: str | None = None, body: ErrorBody | None = None,
+                 text: str = "", headers: Mapping[str, str] | None = None,
+                 retry_at: float | None = None, scope: RateLimitScope = "request",
+                 email: str | None = None, model: str | None = None) -> None:
+        super().__init__(message, status_code=status_code, method=method, url=url,
+                         reason=reason, body=body, text=text, headers=headers)
+        self.retry_at = retry_at
+        self.scope: RateLimitScope = scope
+        self.email = email
+        self.model = model
+
+
+class NoEligibleAccountError(RateLimitError):
+    """429 ``no_eligible_account``: every account is quarantined for the requested model.
+
+    Attributes:
+        skip_reasons: ``[(email, reason, model), ...]`` — why each account was filtered;
+            ``model == "*"`` means account-wide.
+    """
+
+    def __init__(self, message: str, *, skip_reasons: list[tuple[str, str, str]] | None = None,
+                 **kwargs: Any) -> None:
+        kwargs.setdefault("scope", "all")
+        super().__init__(message, **kwargs)
+        self.skip_reasons = list(skip_reasons or [])
+
+
+class ServerError(APIStatusError):
+    """5xx: a server-side failure."""
+
+
+class ServiceUnavailableError(ServerError):
+    """503: a transient Google-side outage; wait 5–10 s and retry."""
+
+    status = 503
+
+
+class CaptchaServiceError(ServiceUnavailableError):
+    """503 ``Captcha service failed: …``: the captcha provider failed (key or balance).
+
+    Never retried: fix the provider (POST /accounts/captcha-providers) first.
+    """
+
+
+class SessionExpiredError(APIStatusError):
+    """596: the Google session refresh failed for this account.
+
+    Delete the account (DELETE /accounts/{email}) and add it again (POST /accounts)
+    following *Setup Google Flow*. Requests to that account stop until then.
+    """
+
+    status = 596
+
+
+class ResponseValidationError(APIError):
+    """The response body did not match the documented shape.
+
+    Attributes:
+        text: the body text (at most 4,000 characters, token redacted).
+        path: where decoding failed, e.g. ``"$.media[0].videoUrl"``.
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "", text: str = "",
+                 path: str | None = None) -> None:
+        super().__init__(message, method=method, url=url)
+        self.text = text
+        self.path = path
+
+
+class AmbiguousSubmitError(APIError):
+    """A generation request may or may not have been accepted (timeout or reset after send).
+
+    It is never resubmitted blindly: a second submit would spend credits twice. The
+    watcher looks for the job by its ``replyRef`` marker (DESIGN §7); if it cannot find
+    it, this error is the job's outcome.
+
+    Attributes:
+        reply_ref: the ``replyRef`` marker sent with the request, if any.
+        cause: the underlying connection error.
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "",
+                 reply_ref: str | None = None, cause: BaseException | None = None) -> None:
+        super().__init__(message, method=method, url=url)
+        self.reply_ref = reply_ref
+        self.cause = cause
+
+
+class JobError(FlowError):
+    """A job ended without a usable result.
+
+    Attributes:
+        jobid: the job id (keep it: ``flow.jobs.get(jobid)`` works for 7 days).
+    """
+
+    def __init__(self, message: str, *, jobid: str) -> None:
+        super().__init__(message)
+        self.jobid = jobid
+
+
+class JobFailedError(JobError):
+    """The job's status is ``failed``.
+
+    Attributes:
+        job: the final job record.
+        reason: the Google reason (``PUBLIC_ERROR_UNSAFE_GENERATION``…) or error text.
+        moderated: ``True`` when the failure is a content-policy decision.
+    """
+
+    def __init__(self, message: str, *, jobid: str, job: Job | None = None,
+                 reason: str | None = None, moderated: bool = False) -> None:
+        super().__init__(message, jobid=jobid)
+        self.job = job
+        self.reason = reason
+        self.moderated = moderated
+
+
+class JobTimeoutError(JobError, TimeoutError):
+    """The job did not finish before the deadline. It may still finish on the server.
+
+    Attributes:
+        last_status: the last status seen (``created``/``started``), if any.
+    """
+
+    def __init__(self, message: str, *, jobid: str, last_status: str | None = None) -> None:
+        super().__init__(message, jobid=jobid)
+        self.last_status = last_status
+
+
+_STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: RequestTimeoutError,
+    410: JobExpiredError,
+    429: RateLimitError,
+    503: ServiceUnavailableError,
+    596: SessionExpiredError,
+}
+
+_STATUS_HINTS: Mapping[int, str] = {
+    400: "fix the request (see the message)",
+    401: "check the API token (token= or USEAPI_TOKEN)",
+    402: "renew the useapi.net subscription or the Google AI plan / Flow credits",
+    403: "raise captchaRetry to 5+ and configure more captcha providers, or check that "
+         "the referenced media belongs to your account",
+    404: "check the email, id or reference",
+    408: "the synchronous call timed out server-side; use async mode (jobs.submit)",
+    410: "the job expired (7-day retention); its result is gone",
+    429: "wait until the cooldown ends",
+    500: "a server-side error; retry later",
+    502: "a gateway error; retry later",
+    503: "a transient outage; retry in 5-10 s",
+    504: "a gateway timeout; retry later",
+    596: "the Google session broke: DELETE /accounts/{email}, then add it again with "
+         "POST /accounts",
+}
+
+
+def error_class_for(status: int, *, error_text: str, reason: str | None) -> type[APIStatusError]:
+    """Return the exception class for an HTTP status, refined by the body.
+
+    One table plus a 5xx fallback; ``captcha_quality:`` → :class:`CaptchaRejectedError`,
+    ``Captcha service failed:`` → :class:`CaptchaServiceError`, content-policy reasons →
+    :class:`ContentPolicyError`, ``no_eligible_account`` → :class:`NoEligibleAccountError`.
+    """
+    if status == 403 and error_text.startswith(CAPTCHA_QUALITY_PREFIX):
+        return CaptchaRejectedError
+    if status == 503 and error_text.startswith(CAPTCHA_SERVICE_PREFIX):
+        return CaptchaServiceError
+    if status == 429 and (error_text == "no_eligible_account" or reason == "no_eligible_account"):
+        return NoEligibleAccountError
+    if status == 400 and is_content_policy(reason):
+        return ContentPolicyError
+    cls = _STATUS_CLASSES.get(status)
+    if cls is not None:
+        return cls
+    if 500 <= status < 600:
+        return ServerError
+    return APIStatusError
+
+
+def is_content_policy(reason: str | None) -> bool:
+    """Whether a reason string denotes a content-policy (moderation) decision."""
+    return reason is not None and any(m in reason for m in CONTENT_POLICY_MARKERS)
+
+
+def status_hint(status: int, reason: str | None) -> str:
+    """What to do next for a status/reason, from the docs' guidance."""
+    if reason is not None and reason in RATE_LIMIT_REASONS:
+        return RATE_LIMIT_REASONS[reason][1]
+    if is_content_policy(reason):
+        return ("the content was moderated; rephrase the prompt, change references or model, "
+                "or resubmit (moderation varies between attempts)")
+    return _STATUS_HINTS.get(status, "see the response body")
+
+
+def error_for_status(status: int, *, method: str, url: str, error_text: str,
+                     reason: str | None, body: ErrorBody | None, text: str,
+                     headers: Mapping[str, str], **extra: Any) -> APIStatusError:
+    """Build the right :class:`APIStatusError` subclass with a message that says what to do.
+
+    Args:
+        status: HTTP status code.
+        method: HTTP method.
+        url: request URL (no token).
+        error_text: the envelope's human text (``error`` string or Google ``message``).
+        reason: the Google reason or useapi error code, if any.
+        body: decoded error envelope, if JSON.
+        text: raw body text (redacted, truncated).
+        headers: response headers.
+        **extra: subclass fields (``retry_at``, ``scope``, ``email``, ``model``,
+            ``skip_reasons``).
+    """
+    cls = error_class_for(status, error_text=error_text, reason=reason)
+    what = error_text or f"HTTP {status}"
+    if reason and reason not in what:
+        what = f"{what} [{reason}]"
+    message = f"{method} {url} → {status}: {what}. Next: {status_hint(status, reason)}."
+    kwargs: dict[str, Any] = {
+        "status_code": status, "method": method, "url": url, "reason": reason, "body": body,
+        "text": text, "headers": headers,
+    }
+    if issubclass(cls, RateLimitError):
+        kwargs.update({k: v for k, v in extra.items()
+                       if k in ("retry_at", "scope", "email", "model")})
+        if issubclass(cls, NoEligibleAccountError):
+            kwargs["skip_reasons"] = extra.get("skip_reasons")
+    return cls(message, **kwargs)

@@ -1,0 +1,64 @@
+"""File-system helpers: names that are safe on every OS, atomic writes of streamed bytes."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+__all__ = ["atomic_write_stream", "safe_filename"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)}
+    | {f"LPT{i}" for i in range(1, 10)})
+_MAX_STEM = 150
+
+
+def safe_filename(name: str, *, suffix: str = "") -> str:
+    """Turn ``name`` (e.g. a jobid with ``:``, ``@``, ``*``) into a file name safe on Linux,
+    macOS and Windows.
+
+    Anything outside ``[A-Za-z0-9._-]`` becomes ``_``; ``..`` and leading dots cannot
+    appear, so the result never escapes its directory; Windows device names get a ``_``
+    prefix; the stem is cut to 150 characters. ``suffix`` (e.g. ``".mp4"``) is appended
+    after sanitising it the same way.
+
+    >>> safe_filename("j1v-u1-email:jo***@gmail.com-bot:google-flow", suffix=".mp4")
+    'j1v-u1-email_jo_gmail.com-bot_google-flow.mp4'
+    """
+    stem = _UNSAFE.sub("_", name)
+    stem = re.sub(r"\.{2,}", ".", stem).strip(". _") or "file"
+    stem = stem[:_MAX_STEM].rstrip(". ")
+    if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
+        stem = "_" + stem
+    clean_suffix = _UNSAFE.sub("_", suffix)
+    return stem + clean_suffix
+
+
+async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes]) -> int:
+    """Write ``chunks`` to a temp file beside ``path``, fsync, then rename into place.
+
+    A crash or error leaves no partial file at ``path`` (the temp file is removed).
+
+    Returns:
+        Bytes written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    tmp = Path(tmp_name)
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            async for chunk in chunks:
+                fh.write(chunk)
+                written += len(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return written

@@ -1,0 +1,67 @@
+"""The values a :class:`~flowapi.JobWatcher` yields: one per submitted params, exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from flowapi._errors import FlowError
+
+if TYPE_CHECKING:
+    from flowapi.types.jobs import Job
+
+__all__ = ["JobFailed", "JobSucceeded", "Outcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSucceeded:
+    """A job completed.
+
+    Attributes:
+        job: the final job record (``job.media`` holds the results).
+        key: the watcher's key for this submission (stable across resumes).
+        tag: whatever was passed as ``tag=`` to :meth:`~flowapi.JobWatcher.submit`.
+        params: the params that were submitted (the last attempt's).
+        attempts: submissions it took (> 1 only with ``resubmit_moderated``).
+    """
+
+    job: Job
+    key: str
+    tag: Any = None
+    params: Any = None
+    attempts: int = 1
+
+    @property
+    def jobid(self) -> str:
+        """The job id."""
+        return self.job.jobid
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailed:
+    """A job (or its submission) failed; the error says why and what to do.
+
+    Attributes:
+        error: a :class:`~flowapi.FlowError` — e.g. :class:`~flowapi.JobFailedError`
+            (``failed`` status), :class:`~flowapi.JobTimeoutError` (deadline),
+            :class:`~flowapi.InvalidParamsError` or an API error from the submit,
+            :class:`~flowapi.AmbiguousSubmitError`.
+        key: the watcher's key for this submission.
+        tag: whatever was passed as ``tag=``.
+        params: the params that were submitted.
+        jobid: the job id if the server created a job, else ``None``.
+        job: the last job record seen, if any.
+        attempts: submissions made.
+    """
+
+    error: FlowError
+    key: str
+    tag: Any = None
+    params: Any = None
+    jobid: str | None = None
+    job: Job | None = None
+    attempts: int = 1
+
+
+Outcome: TypeAlias = JobSucceeded | JobFailed
+"""What :class:`~flowapi.JobWatcher` yields."""

@@ -1,0 +1,152 @@
+"""When to ask about a job (DESIGN §6 "poll" mode) and the single-job wait loop.
+
+:class:`PollPolicy` computes a per-job schedule: the first poll near the model's expected
+generation time, then short capped intervals with jitter. Server hints win: an account's
+``videoGenerationTimeSeconds`` (GET /accounts/{email}) replaces the documented typical
+time when known.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from flowapi._errors import JobFailedError, JobTimeoutError, is_content_policy
+
+if TYPE_CHECKING:
+    from flowapi._clock import Clock
+    from flowapi.types.jobs import Job
+
+__all__ = ["EXPECTED_SECONDS", "PollPolicy", "failure_of", "wait_for_job"]
+
+log = logging.getLogger("flowapi")
+
+#: Typical generation times in seconds by model (POST /videos: "60-180 seconds depending
+#: on model and mode"; POST /images: "10-20 seconds"; upscale "30-60 seconds").
+EXPECTED_SECONDS: Mapping[str, float] = MappingProxyType({
+    "veo-3.1-fast": 90.0,
+    "veo-3.1-lite": 75.0,
+    "veo-3.1-lite-low-priority": 90.0,
+    "veo-3.1-quality": 180.0,
+    "omni-flash": 90.0,
+    "omni-flash-1.2": 90.0,
+    "upscale": 45.0,
+    "image": 15.0,
+    "video": 90.0,
+})
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """A per-job polling schedule, in seconds.
+
+    The first poll comes at ``first_fraction × expected`` after submit (expected = the
+    account's ``videoGenerationTimeSeconds`` for the model when known, else
+    :data:`EXPECTED_SECONDS`); later polls every ``interval`` growing by ``growth`` up to
+    ``max_interval``, each ±``jitter`` randomised. Once a job is past ``2 × expected``
+    the interval stays at ``max_interval``.
+
+    Attributes:
+        first_fraction: fraction of the expected time before the first poll, default 0.6.
+        min_first_delay: floor for the first poll, default 2 s.
+        interval: first interval after the first poll, default 2 s.
+        growth: interval multiplier per poll, default 1.3.
+        max_interval: cap, default 10 s.
+        jitter: ± fraction randomised, default 0.2.
+        expected: overrides of :data:`EXPECTED_SECONDS` by model.
+    """
+
+    first_fraction: float = 0.6
+    min_first_delay: float = 2.0
+    interval: float = 2.0
+    growth: float = 1.3
+    max_interval: float = 10.0
+    jitter: float = 0.2
+    expected: Mapping[str, float] = field(default_factory=dict)
+
+    def expected_seconds(self, model: str | None, kind: str = "video") -> float:
+        """Expected generation time for ``model`` (or the job ``kind``) in seconds."""
+        if model is not None:
+            if model in self.expected:
+                return self.expected[model]
+            if model in EXPECTED_SECONDS:
+                return EXPECTED_SECONDS[model]
+        return self.expected.get(kind, EXPECTED_SECONDS.get(kind, 90.0))
+
+    def first_delay(self, model: str | None, kind: str = "video",
+                    rng: random.Random | None = None) -> float:
+        """Seconds from submit to the first poll."""
+        base = max(self.min_first_delay,
+                   self.first_fraction * self.expected_seconds(model, kind))
+        return self._jittered(base, rng)
+
+    def next_delay(self, polls: int, rng: random.Random | None = None) -> float:
+        """Seconds until the next poll after ``polls`` polls (``polls`` ≥ 1)."""
+        base = min(self.max_interval, self.interval * self.growth ** max(0, polls - 1))
+        return self._jittered(base, rng)
+
+    def _jittered(self, value: float, rng: random.Random | None) -> float:
+        r = (rng.uniform if rng is not None else random.uniform)(-self.jitter, self.jitter)
+        return max(0.0, value * (1 + r))
+
+
+def failure_of(job: Job) -> JobFailedError:
+    """The :class:`~flowapi.JobFailedError` describing a job whose status is ``failed``."""
+    reason = job.reason
+    detail = job.message_text or "no error text"
+    moderated = is_content_policy(reason) or is_content_policy(detail)
+    hint = ("moderated: rephrase, change references or model, or resubmit (moderation "
+            "varies between attempts)" if moderated else
+            "see job.error / job.response; the job id stays readable for 7 days")
+    return JobFailedError(
+        f"job {job.jobid} failed: {detail}" + (f" [{reason}]" if reason else "") + f". {hint}.",
+        jobid=job.jobid, job=job, reason=reason or detail, moderated=moderated)
+
+
+async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, clock: Clock, policy: PollPolicy,
+                       timeout: float | None, model: str | None = None,
+                       kind: str = "video", already_elapsed: float = 0.0) -> Job:
+    """Poll ``get(jobid)`` until the job completes; return it.
+
+    Args:
+        get: coroutine function returning the job record.
+        jobid: the job id.
+        clock: time source for sleeps and the deadline.
+        policy: the schedule.
+        timeout: seconds from now before giving up, or ``None`` to wait forever.
+        model: the job's model, to pick the expected time.
+        kind: ``"video"`` or ``"image"``.
+        already_elapsed: seconds since submit (shortens the first wait).
+
+    Raises:
+        JobFailedError: the job ended ``failed``.
+        JobTimeoutError: ``timeout`` passed first (the job may still finish).
+    """
+    rng = random.Random()
+    deadline = None if timeout is None else clock.now() + timeout
+    delay = max(0.0, policy.first_delay(model, kind, rng) - already_elapsed)
+    polls = 0
+    last_status: str | None = None
+    while True:
+        if deadline is not None:
+            remaining = deadline - clock.now()
+            if remaining <= 0:
+                raise JobTimeoutError(
+                    f"job {jobid} still {last_status or 'unknown'} after the {timeout}s "
+                    "deadline; it may still finish: call flow.jobs.wait(jobid) again later",
+                    jobid=jobid, last_status=last_status)
+            delay = min(delay, remaining)
+        await clock.sleep(delay)
+        job = await get(jobid)
+        polls += 1
+        last_status = job.status
+        log.debug("poll %d of %s: %s", polls, jobid, job.status)
+        if job.is_finished:
+            if job.status == "completed":
+                return job
+            raise failure_of(job)
+        delay = policy.next_delay(polls, rng)

@@ -1,0 +1,219 @@
+"""Retry decisions as pure functions (DESIGN §5): :class:`RetryPolicy`, :func:`classify`,
+:func:`parse_retry_after` and the per-session :class:`RetryBudget`.
+
+The transport loop asks :func:`classify` what to do with each failure; nothing here does I/O
+or sleeps, so every rule is tested with tables.
+
+Rules:
+
+* GETs (and other idempotent calls) retry connection errors, timeouts, 408, 429, 500, 502,
+  503, 504.
+* **Submitting a job spends credits.** A generation POST (``submit=True``) is retried only
+  when the server certainly did not take it: a connect failure before the request was sent,
+  an explicit 429, or a transient 503. Never after a read timeout or a disconnect after the
+  request was written (that is ambiguous), never ``Captcha service failed:`` (503), never
+  596, never a 403 ``captcha_quality:``.
+* A wait longer than :attr:`RetryPolicy.max_inline_wait` is not slept inside the call:
+  the error is raised with ``retry_at`` for the caller or the watcher to schedule.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flowapi._errors import (
+    APIConnectionError,
+    APIStatusError,
+    CaptchaRejectedError,
+    CaptchaServiceError,
+    RateLimitError,
+    SessionExpiredError,
+)
+
+__all__ = ["Decision", "RetryBudget", "RetryPolicy", "classify", "parse_retry_after"]
+
+_RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_SUBMIT_RETRYABLE_STATUSES = frozenset({429, 503})
+
+
+class Decision(enum.Enum):
+    """What the transport does with a failure."""
+
+    RETRY = "retry"
+    """Safe to send again after a backoff."""
+    RAISE = "raise"
+    """Not retryable: raise to the caller."""
+    AMBIGUOUS = "ambiguous"
+    """A generation may have been accepted: raise :class:`~flowapi.AmbiguousSubmitError`."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a single call retries.
+
+    Attributes:
+        attempts: total attempts including the first, ≥ 1. Default 4.
+        total_budget: seconds a call may spend retrying before it gives up, default 60.
+        backoff_base: first backoff in seconds, default 0.5; doubles each attempt.
+        backoff_cap: largest backoff in seconds, default 8.
+        jitter: fraction of the backoff randomised (0–1), default 0.5 ("equal jitter").
+        max_inline_wait: longest server-requested wait (``Retry-After``) slept inside the
+            call, seconds, default 30. Longer cooldowns raise :class:`~flowapi.RateLimitError`
+            with ``retry_at`` so the caller (or the watcher's lanes) schedules them.
+    """
+
+    attempts: int = 4
+    total_budget: float = 60.0
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+    jitter: float = 0.5
+    max_inline_wait: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be >= 1")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("RetryPolicy.jitter must be in [0, 1]")
+
+    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1).
+
+        Capped exponential: ``min(cap, base * 2**(attempt-1))``, of which the ``jitter``
+        fraction is random.
+        """
+        raw = min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempt - 1)))
+        r = rng.random() if rng is not None else random.random()
+        return raw * (1 - self.jitter) + raw * self.jitter * r
+
+    @classmethod
+    def none(cls) -> RetryPolicy:
+        """A policy that never retries."""
+        return cls(attempts=1)
+
+
+@dataclass(slots=True)
+class RetryBudget:
+    """A per-session token bucket so a burst of failures degrades to slow, not a storm.
+
+    Each retry takes one token; tokens refill at ``refill_per_second`` up to ``capacity``.
+    When the bucket is empty, :meth:`wait_time` tells how long until the next token.
+
+    Attributes:
+        capacity: most retries that can happen back to back, default 50.
+        refill_per_second: sustained retries per second, default 2.
+    """
+
+    capacity: float = 50.0
+    refill_per_second: float = 2.0
+    _tokens: float = field(default=-1.0, repr=False)
+    _last: float | None = field(default=None, repr=False)
+    spent: int = 0
+    """Retries taken so far (for diagnostics)."""
+
+    def _refill(self, now: float) -> None:
+        if self._tokens < 0:
+            self._tokens = self.capacity
+        if self._last is not None:
+            self._tokens = min(self.capacity,
+                               self._tokens + (now - self._last) * self.refill_per_second)
+        self._last = now
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until a token is available (0 if one is available now)."""
+        self._refill(now)
+        if self._tokens >= 1:
+            return 0.0
+        if self.refill_per_second <= 0:
+            return math.inf
+        return (1 - self._tokens) / self.refill_per_second
+
+    def take(self, now: float) -> None:
+        """Spend one token (call after :meth:`wait_time` returned 0 or after waiting)."""
+        self._refill(now)
+        self._tokens -= 1
+        self.spent += 1
+
+
+def classify(error: BaseException, *, submit: bool) -> Decision:
+    """Decide what to do with a failed attempt.
+
+    Args:
+        error: the exception the attempt raised (already wrapped by the transport).
+        submit: ``True`` for a request that spends credits (generation POSTs, uploads that
+            create server state are not ``submit``).
+
+    Returns:
+        :class:`Decision`.
+    """
+    if isinstance(error, APIConnectionError):
+        if not error.request_sent:
+            return Decision.RETRY
+        return Decision.AMBIGUOUS if submit else Decision.RETRY
+    if isinstance(error, (CaptchaServiceError, SessionExpiredError, CaptchaRejectedError)):
+        return Decision.RAISE
+    if isinstance(error, APIStatusError):
+        allowed = _SUBMIT_RETRYABLE_STATUSES if submit else _RETRYABLE_STATUSES
+        if error.status_code not in allowed:
+            return Decision.RAISE
+        if isinstance(error, RateLimitError) and error.scope in ("account", "model", "all"):
+            # A quarantine lasts minutes to hours; retrying inline only helps when the
+            # server told us a short Retry-After (the transport checks the wait).
+            return Decision.RETRY
+        return Decision.RETRY
+    return Decision.RAISE
+
+
+def parse_retry_after(header: str | None, body_retry_after: str | None, *,
+                      now: float) -> float | None:
+    """Return the Unix time before which a retry is pointless, or ``None``.
+
+    ``Retry-After`` may be delta-seconds or an HTTP date (RFC 9110 §10.2.3); the body's
+    ``retryAfter`` is an ISO-8601 timestamp (POST /videos › 429). The later of the two wins.
+    Unparseable values are ignored.
+
+    Args:
+        header: the ``Retry-After`` header value.
+        body_retry_after: the body's ``retryAfter`` value.
+        now: current Unix time in seconds (the clock's wall time).
+    """
+    candidates: list[float] = []
+    if header:
+        value = header.strip()
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                dt = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                dt = None
+            if dt is not None:
+                if dt.tzinfo is None:
+                    dt = dt.replace(tzinfo=UTC)
+                candidates.append(dt.timestamp())
+        else:
+            if math.isfinite(seconds) and seconds >= 0:
+                candidates.append(now + seconds)
+    if body_retry_after:
+        ts = parse_iso8601(body_retry_after)
+        if ts is not None:
+            candidates.append(ts)
+    return max(candidates) if candidates else None
+
+
+def parse_iso8601(value: str) -> float | None:
+    """Parse an ISO-8601 timestamp (``Z`` or offset; naive means UTC) to Unix seconds."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()

@@ -1,0 +1,353 @@
+"""The one request loop of flowapi (DESIGN §2, §5).
+
+:class:`Transport` joins URLs with yarl, adds the ``Authorization`` header (only ever for
+the API origin), encodes bodies and decodes responses with msgspec, turns statuses into the
+error tree, and retries according to :mod:`flowapi._retry`. Every decision is logged at
+DEBUG on ``logging.getLogger("flowapi")``; the token never appears in a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+from yarl import URL
+
+from flowapi._clock import Clock
+from flowapi._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AmbiguousSubmitError,
+    RateLimitError,
+    RateLimitScope,
+    ResponseValidationError,
+    error_for_status,
+    RATE_LIMIT_REASONS,
+)
+from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
+from flowapi.types._base import decode, encoder
+from flowapi.types.common import ErrorBody
+
+__all__ = ["Timeouts", "Transport", "encode_email", "encode_id", "redact"]
+
+log = logging.getLogger("flowapi")
+
+T = TypeVar("T")
+
+#: Characters left as-is in raw id segments (RFC 3986 pchar minus nothing the API uses).
+_RAW_ID_SAFE = ":@*!$&'()+,;=-._~"
+_TEXT_LIMIT = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Network timeouts in seconds. There is no total timeout: a slow but live transfer
+    is fine, a stalled one is not.
+
+    Attributes:
+        connect: to open a connection (TCP + TLS), default 15.
+        read: idle-read timeout — longest silence while reading a response, default 60.
+        generation_read: idle-read timeout for synchronous generation calls, where the
+            server holds the request until the media is ready (up to 600 s, then 408);
+            default 660.
+        download_read: idle-read timeout for media downloads, default 60.
+    """
+
+    connect: float = 15.0
+    read: float = 60.0
+    generation_read: float = 660.0
+    download_read: float = 60.0
+
+
+def encode_email(email: str) -> str:
+    """URL-encode an email (or voice/character ref) path segment (``@`` → ``%40``)."""
+    return quote(email, safe="")
+
+
+def encode_id(value: str) -> str:
+    """Encode a job id the way the official examples send it: raw, ``:``/``@``/``*`` kept.
+
+    Only characters that cannot appear in a path segment (``/``, ``?``, ``#``, spaces,
+    non-ASCII) are percent-encoded.
+    """
+    return quote(value, safe=_RAW_ID_SAFE)
+
+
+def redact(text: str, token: str | None) -> str:
+    """Replace every occurrence of ``token`` in ``text`` with ``***``."""
+    if token and token in text:
+        return text.replace(token, "***")
+    return text
+
+
+class Transport:
+    """Sends requests to the API origin and returns decoded models.
+
+    Args:
+        http: the aiohttp session (owned by :class:`~flowapi.FlowSession`).
+        base_url: API base URL ending in ``/``.
+        token: the bearer token (kept private; never logged).
+        user_agent: explicit ``User-Agent`` header.
+        timeouts: see :class:`Timeouts`.
+        retry: see :class:`~flowapi.RetryPolicy`.
+        budget: the session's shared :class:`~flowapi.RetryBudget`.
+        clock: time source.
+        max_response_bytes: size cap for a response body, default 16 MiB (calls that
+            return base64 media raise it per call).
+    """
+
+    def __init__(self, *, http: aiohttp.ClientSession, base_url: URL, token: str,
+                 user_agent: str, timeouts: Timeouts, retry: RetryPolicy,
+                 budget: RetryBudget, clock: Clock,
+                 max_response_bytes: int = 16 * 1024 * 1024) -> None:
+        self.http = http
+        self.base_url = base_url
+        self._token = token
+        self.user_agent = user_agent
+        self.timeouts = timeouts
+        self.retry = retry
+        self.budget = budget
+        self.clock = clock
+        self.max_response_bytes = max_response_bytes
+        self._rng = random.Random()
+        self.requests_sent = 0
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={str(self.base_url)!r})"
+
+    def url(self, *segments: str) -> URL:
+        """Join already-encoded path segments onto the base URL (use :func:`encode_email`
+        and :func:`encode_id` for ids)."""
+        return self.base_url.joinpath(*segments, encoded=True)
+
+    async def request(
+        self,
+        method: str,
+        segments: Sequence[str],
+        response_type: type[T],
+        *,
+        json: Any = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        params: Mapping[str, str] | None = None,
+        submit: bool = False,
+        read_timeout: float | None = None,
+        max_bytes: int | None = None,
+        email: str | None = None,
+        model: str | None = None,
+        reply_ref: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> T:
+        """Send a request, retrying per policy, and decode the 2xx body as ``response_type``.
+
+        Args:
+            method: HTTP method.
+            segments: encoded path segments below the base URL.
+            response_type: msgspec type of the success body.
+            json: a JSON body (a dict or Struct), encoded with msgspec.
+            data: a raw body (asset uploads), with ``content_type``.
+            content_type: Content-Type for ``data``.
+            params: query parameters.
+            submit: ``True`` for requests that spend credits (generation POSTs): only
+                retried when the server certainly did not take them.
+            read_timeout: idle-read timeout override, seconds.
+            max_bytes: response size cap override, bytes.
+            email: the account the request targets (for rate-limit scopes).
+            model: the model the request targets (for rate-limit scopes).
+            reply_ref: the ``replyRef`` marker sent (reported on ambiguous failures).
+            retry: per-call retry policy override.
+
+        Raises:
+            APIStatusError: (a subclass) for a non-2xx response that is not retried.
+            APIConnectionError: connection failures after retries.
+            AmbiguousSubmitError: a ``submit`` request may have been accepted.
+            ResponseValidationError: the body is not the documented shape or too large.
+        """
+        policy = retry or self.retry
+        url = self.url(*segments)
+        if params:
+            url = url.with_query(dict(params))
+        body: bytes | None = data
+        headers = {"User-Agent": self.user_agent, "Accept": "application/json",
+                   "Authorization": f"Bearer {self._token}"}
+        if json is not None:
+            body = encoder.encode(json)
+            headers["Content-Type"] = "application/json"
+        elif content_type is not None:
+            headers["Content-Type"] = content_type
+        start = self.clock.now()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._once(method, url, headers, body, response_type,
+                                        read_timeout=read_timeout, max_bytes=max_bytes,
+                                        email=email, model=model)
+            except APIError as exc:
+                decision = classify(exc, submit=submit)
+                if decision is Decision.AMBIGUOUS:
+                    log.debug("%s %s: ambiguous submit (%s); not retrying", method, url,
+                              type(exc).__name__)
+                    raise AmbiguousSubmitError(
+                        f"{method} {url}: the connection broke after the request was sent "
+                        f"({exc.message}); the job may or may not exist. It is not "
+                        "resubmitted automatically (that could spend credits twice): look "
+                        "for it with flow.jobs.list('executing') or by its replyRef.",
+                        method=method, url=str(url), reply_ref=reply_ref, cause=exc,
+                    ) from exc
+                if decision is Decision.RAISE or attempt >= policy.attempts:
+                    raise
+                wait = self._wait_before_retry(exc, attempt, policy, start)
+                if wait is None:
+                    raise
+                log.debug("%s %s: attempt %d failed (%s); retrying in %.2fs", method, url,
+                          attempt, type(exc).__name__, wait)
+                await self.clock.sleep(wait)
+                self.budget.take(self.clock.now())
+
+    def _wait_before_retry(self, exc: APIError, attempt: int, policy: RetryPolicy,
+                           start: float) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` to give up and raise."""
+        wait = policy.backoff(attempt, self._rng)
+        retry_at = getattr(exc, "retry_at", None)
+        if retry_at is None and isinstance(exc, APIStatusError):
+            retry_at = parse_retry_after(exc.headers.get("Retry-After"), None,
+                                         now=self.clock.time())
+        if retry_at is not None:
+            server_wait = retry_at - self.clock.time()
+            if server_wait > policy.max_inline_wait:
+                log.debug("server asks to wait %.1fs (> max_inline_wait %.1fs): raising",
+                          server_wait, policy.max_inline_wait)
+                return None
+            wait = max(wait, server_wait)
+        now = self.clock.now()
+        wait += self.budget.wait_time(now)
+        if now - start + wait > policy.total_budget:
+            log.debug("retry budget of %.1fs would be exceeded: raising", policy.total_budget)
+            return None
+        return wait
+
+    async def _once(self, method: str, url: URL, headers: Mapping[str, str],
+                    body: bytes | None, response_type: type[T], *, read_timeout: float | None,
+                    max_bytes: int | None, email: str | None, model: str | None) -> T:
+        timeout = aiohttp.ClientTimeout(total=None, connect=None,
+                                        sock_connect=self.timeouts.connect,
+                                        sock_read=read_timeout or self.timeouts.read)
+        cap = max_bytes or self.max_response_bytes
+        self.requests_sent += 1
+        try:
+            async with self.http.request(method, url, data=body, headers=headers,
+                                         timeout=timeout, allow_redirects=False) as resp:
+                raw = await _read_capped(resp, cap, method, url)
+                status = resp.status
+                resp_headers = {k: v for k, v in resp.headers.items()}
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise APITimeoutError(f"{method} {url}: connect timed out after "
+                                  f"{self.timeouts.connect:.0f}s; check the network or "
+                                  "base_url", method=method, url=str(url),
+                                  request_sent=False) from exc
+        except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
+            raise APITimeoutError(f"{method} {url}: no data for "
+                                  f"{read_timeout or self.timeouts.read:.0f}s (idle-read "
+                                  "timeout)", method=method, url=str(url),
+                                  request_sent=True) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise APIConnectionError(f"{method} {url}: cannot connect ({exc.os_error}); "
+                                     "check the network or base_url", method=method,
+                                     url=str(url), request_sent=False) from exc
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(f"{method} {url}: connection broke: "
+                                     f"{type(exc).__name__}: {exc}", method=method,
+                                     url=str(url), request_sent=True) from exc
+        log.debug("%s %s → %d (%d bytes)", method, url, status, len(raw))
+        if 200 <= status < 300:
+            return self._decode(response_type, raw, method, url)
+        raise self._status_error(status, raw, resp_headers, method, url, email, model)
+
+    def _decode(self, response_type: type[T], raw: bytes, method: str, url: URL) -> T:
+        try:
+            return decode(response_type, raw)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            text = redact(raw[:_TEXT_LIMIT].decode("utf-8", "replace"), self._token)
+            path = _validation_path(str(exc))
+            raise ResponseValidationError(
+                f"{method} {url}: the response does not match the documented "
+                f"{getattr(response_type, '__name__', response_type)} shape: {exc}. "
+                "The API may have changed; report it with the body (ResponseValidationError"
+                ".text).", method=method, url=str(url), text=text, path=path,
+            ) from exc
+
+    def _status_error(self, status: int, raw: bytes, headers: Mapping[str, str], method: str,
+                      url: URL, email: str | None, model: str | None) -> APIStatusError:
+        text = redact(raw[:_TEXT_LIMIT].decode("utf-8", "replace"), self._token)
+        body: ErrorBody | None
+        try:
+            body = decode(ErrorBody, raw)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            body = None
+        error_text = ""
+        reason: str | None = None
+        retry_after_body: str | None = None
+        skip: list[tuple[str, str, str]] = []
+        if body is not None:
+            error_text = redact(body.error_text, self._token)
+            reason = body.reason
+            retry_after_body = body.retry_after
+            skip = [(s.email, s.reason, s.model) for s in body.skip_reasons]
+            if error_text == "no_eligible_account":
+                reason = "no_eligible_account"
+        extra: dict[str, Any] = {}
+        if status == 429:
+            scope: RateLimitScope = "request"
+            if reason is not None and reason in RATE_LIMIT_REASONS:
+                scope = RATE_LIMIT_REASONS[reason][0]
+            elif reason == "no_eligible_account":
+                scope = "all"
+            extra = {
+                "retry_at": parse_retry_after(headers.get("Retry-After"), retry_after_body,
+                                              now=self.clock.time()),
+                "scope": scope, "email": email, "model": model, "skip_reasons": skip,
+            }
+        elif status == 503:
+            extra = {}
+        err = error_for_status(status, method=method, url=str(url), error_text=error_text,
+                               reason=reason, body=body, text=text, headers=headers, **extra)
+        if isinstance(err, RateLimitError):
+            log.debug("429 %s scope=%s retry_at=%s", err.reason, err.scope, err.retry_at)
+        return err
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, url: URL) -> bytes:
+    """Read the whole body, refusing more than ``cap`` bytes."""
+    length = resp.content_length
+    if length is not None and length > cap:
+        raise ResponseValidationError(
+            f"{method} {url}: response of {length} bytes exceeds the {cap}-byte cap; "
+            "refusing to read it", method=method, url=str(url))
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in resp.content.iter_chunked(256 * 1024):
+        total += len(chunk)
+        if total > cap:
+            raise ResponseValidationError(
+                f"{method} {url}: response exceeds the {cap}-byte cap; refusing to read it",
+                method=method, url=str(url))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _validation_path(message: str) -> str | None:
+    marker = "at `"
+    i = message.rfind(marker)
+    if i < 0:
+        return None
+    j = message.find("`", i + len(marker))
+    return message[i + len(marker):j] if j > i else None

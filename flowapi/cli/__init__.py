@@ -1,0 +1,150 @@
+"""The ``flowapi`` command (DESIGN §9): ``batch``, ``demo``, ``fake-server`` and one
+subcommand per endpoint. Needs the ``cli`` extra (``pip install 'flowapi[cli]'``).
+
+Exit codes: 0 success; 1 some jobs/requests failed; 2 bad usage or input file;
+3 a fatal API error (bad token, no subscription).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
+
+
+def _add_connection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--token", default=None,
+                   help="useapi.net API token (default: $USEAPI_TOKEN)")
+    p.add_argument("--base-url", default=None,
+                   help="API base URL (default: https://api.useapi.net/v1/google-flow/; "
+                        "http:// only for loopback, e.g. a fake-server)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``flowapi`` command."""
+    from flowapi._version import __version__
+    from flowapi.cli._endpoints import register_endpoint_commands
+
+    parser = argparse.ArgumentParser(
+        prog="flowapi",
+        description="Google Flow API v1 (useapi.net) from the command line: batch video "
+                    "generation, a demo on an embedded fake server, and one command per "
+                    "endpoint.")
+    parser.add_argument("--version", action="version", version=f"flowapi {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log decisions (retries, parking, polls) to stderr; -vv for more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    batch = sub.add_parser(
+        "batch", help="generate every video of a prompts.json and download the results",
+        description="Upload local frames once each, submit every prompt as an async job, "
+                    "watch them all, download videos (and thumbnails) into --out. A journal "
+                    "in --out makes a second run resume without submitting anything twice.")
+    batch.add_argument("prompts", type=Path, help="JSON list of POST /videos bodies (API field "
+                       "names; startImage/endImage/referenceImage_N/referenceVideo_1 may be "
+                       "local files)")
+    _add_batch_options(batch)
+    _add_connection_args(batch)
+
+    demo = sub.add_parser(
+        "demo", help="run `batch` on examples/prompts.json against an embedded fake server",
+        description="The main job on a fresh machine with no token and no network: starts "
+                    "a FakeFlowServer, runs the example batch, prints where the files are.")
+    demo.add_argument("--out", type=Path, default=Path("flowapi-demo-out"),
+                      help="output directory (default: ./flowapi-demo-out)")
+    demo.add_argument("--time-scale", type=float, default=0.05,
+                      help="real seconds per simulated second (default 0.05: a 120 s video "
+                           "takes 6 s)")
+    demo.add_argument("--prompts", type=Path, default=None,
+                      help="prompts file (default: the shipped examples/prompts.json)")
+    demo.add_argument("--seed", type=int, default=0, help="fake server RNG seed")
+
+    fake = sub.add_parser(
+        "fake-server", help="run the FakeFlowServer standalone (for your own tests)",
+        description="A faithful fake of the Google Flow API v1 on loopback, with simulated "
+                    "time and seeded fault injection.")
+    fake.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    fake.add_argument("--port", type=int, default=8787, help="API port (default 8787)")
+    fake.add_argument("--media-port", type=int, default=0,
+                      help="media origin port (default: any free port)")
+    fake.add_argument("--time-scale", type=float, default=0.01,
+                      help="real seconds per simulated second (default 0.01)")
+    fake.add_argument("--faults", default=None,
+                      help="fault spec, e.g. 'throttled:0.05,moderation:0.1,"
+                           "reset_after_create:0.01@POST videos'")
+    fake.add_argument("--seed", type=int, default=0, help="RNG seed (default 0)")
+    fake.add_argument("--token", default="user:1234-fake-token",
+                      help="the bearer token the fake accepts")
+    fake.add_argument("--anchor", type=float, default=None,
+                      help="Unix time where simulated time equals real time (share it with "
+                           "clients in other processes)")
+
+    register_endpoint_commands(sub, _add_connection_args)
+    return parser
+
+
+def _add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, help="directory for the media files")
+    p.add_argument("--journal", type=Path, default=None,
+                   help="journal file (default: OUT/flowapi-journal.sqlite)")
+    p.add_argument("--email", default=None,
+                   help="Google Flow account for uploads and prompts without email "
+                        "(default: the only account, or load balancing)")
+    p.add_argument("--max-in-flight", type=int, default=16,
+                   help="jobs queued or running at once (default 16)")
+    p.add_argument("--mode", choices=("listing", "poll"), default="listing",
+                   help="how jobs are watched (default: listing)")
+    p.add_argument("--job-timeout", type=float, default=None,
+                   help="seconds per job before it counts as timed out (default: none)")
+    p.add_argument("--no-thumbnails", action="store_true", help="skip thumbnail downloads")
+    p.add_argument("--resubmit-moderated", type=int, default=0,
+                   help="resubmit moderated jobs up to N times (spends credits; default 0)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="submit again prompts an earlier run recorded as failed")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``flowapi`` command; returns the exit code."""
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        print("flowapi: the command needs the 'cli' extra: pip install 'flowapi[cli]'",
+              file=sys.stderr)
+        return EXIT_USAGE
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    import anyio
+
+    from flowapi.cli._commands import COMMANDS
+
+    try:
+        return int(anyio.run(COMMANDS.get(args.command, COMMANDS["endpoint"]), args))
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+def _setup_logging(verbose: int) -> None:
+    if not verbose:
+        return
+    from rich.logging import RichHandler
+
+    handler = RichHandler(show_path=False, console=None)
+    logger = logging.getLogger("flowapi")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if verbose > 1:
+        logging.getLogger("aiohttp").setLevel(logging.DEBUG)
+        logging.getLogger("aiohttp").addHandler(handler)
+
+
+def env_token() -> str | None:
+    """``$USEAPI_TOKEN`` or ``None``."""
+    return os.environ.get("USEAPI_TOKEN")

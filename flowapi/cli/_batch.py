@@ -1,0 +1,319 @@
+"""``flowapi batch``: the main job (DESIGN §9).
+
+prompts.json → upload local frames once each → submit through a :class:`~flowapi.JobWatcher`
+→ download videos and thumbnails into ``--out`` → summary. A journal beside the outputs makes
+a second run resume: finished downloads are skipped, running jobs are watched again, nothing
+is submitted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+from anyio.abc import TaskGroup
+
+from flowapi._errors import AmbiguousSubmitError, FlowError, InvalidParamsError
+from flowapi._files import safe_filename
+from flowapi._journal import Journal, JournalEntry
+from flowapi._outcomes import JobFailed, JobSucceeded
+from flowapi._session import FlowSession
+from flowapi._watcher import JobWatcher, WatchMode
+from flowapi.cli._prompts import PromptSpec
+from flowapi.types.jobs import Job
+from flowapi.types.videos import VideoParams
+
+__all__ = ["BatchOptions", "BatchResult", "BatchRunner", "Reporter"]
+
+log = logging.getLogger("flowapi")
+
+JOURNAL_NAME = "flowapi-journal.sqlite"
+
+
+@dataclass(slots=True)
+class BatchOptions:
+    """Options of one batch run (the ``flowapi batch`` flags).
+
+    Attributes:
+        out_dir: where media files go.
+        journal_path: the journal file, default ``out_dir / "flowapi-journal.sqlite"``.
+        max_in_flight: jobs queued or running at once, default 16.
+        mode: watcher mode, default ``"listing"``.
+        email: account for uploads and prompts without ``email``; default load balancing.
+        job_timeout: seconds per job after acceptance; default none.
+        thumbnails: also download thumbnails, default ``True``.
+        resubmit_moderated: resubmits of moderated jobs (spends credits), default 0.
+        retry_failed: submit again prompts the journal recorded as failed.
+    """
+
+    out_dir: Path
+    journal_path: Path | None = None
+    max_in_flight: int = 16
+    mode: WatchMode = "listing"
+    email: str | None = None
+    job_timeout: float | None = None
+    thumbnails: bool = True
+    resubmit_moderated: int = 0
+    retry_failed: bool = False
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What happened to one prompt.
+
+    Attributes:
+        spec: the prompt entry.
+        status: ``"succeeded"`` or ``"failed"``.
+        jobid: the job id, if a job was created.
+        files: downloaded files.
+        error: the failure message.
+        resumed: the result came (partly) from the journal of an earlier run.
+    """
+
+    spec: PromptSpec
+    status: str = "pending"
+    jobid: str | None = None
+    files: list[Path] = field(default_factory=list)
+    error: str | None = None
+    resumed: bool = False
+
+
+class Reporter(Protocol):
+    """Receives progress events (the rich display implements it)."""
+
+    def uploaded(self, path: Path, ok: bool) -> None:
+        """A local file was uploaded (or failed)."""
+
+    def finished(self, result: BatchResult) -> None:
+        """A prompt reached its final state."""
+
+    def watching(self, watcher: JobWatcher | None) -> None:
+        """The watcher started (or stopped: ``None``)."""
+
+
+class BatchRunner:
+    """Runs one batch on an open session.
+
+    Args:
+        flow: an open :class:`~flowapi.FlowSession`.
+        specs: the parsed prompts file.
+        options: see :class:`BatchOptions`.
+        reporter: progress sink.
+    """
+
+    def __init__(self, flow: FlowSession, specs: list[PromptSpec], options: BatchOptions,
+                 reporter: Reporter) -> None:
+        self.flow = flow
+        self.specs = specs
+        self.options = options
+        self.reporter = reporter
+        self.results: dict[str, BatchResult] = {s.key: BatchResult(spec=s) for s in specs}
+        self.journal = Journal(options.journal_path or options.out_dir / JOURNAL_NAME)
+        self._download_limiter = anyio.CapacityLimiter(4)
+
+    async def run(self) -> list[BatchResult]:
+        """Run the batch; returns one result per prompt, in file order."""
+        try:
+            await self._run()
+        finally:
+            self.journal.close()
+        return [self.results[s.key] for s in self.specs]
+
+    async def _run(self) -> None:
+        journaled = {e.key: e for e in self.journal.entries()}
+        to_submit: list[PromptSpec] = []
+        to_adopt: list[tuple[PromptSpec, JournalEntry]] = []
+        to_fetch: list[tuple[PromptSpec, JournalEntry]] = []
+        for spec in self.specs:
+            entry = journaled.get(spec.key)
+            if spec.error is not None:
+                self._done(spec, "failed", error=spec.error)
+            elif entry is None or entry.state == "queued":
+                to_submit.append(spec)
+            elif entry.state == "succeeded":
+                to_fetch.append((spec, entry))
+            elif entry.state == "accepted" and entry.jobid:
+                to_adopt.append((spec, entry))
+            elif entry.state == "failed" and self.options.retry_failed:
+                self.journal.forget(spec.key)
+                to_submit.append(spec)
+            elif entry.state == "failed":
+                self._done(spec, "failed", jobid=entry.jobid, resumed=True,
+                           error=f"{entry.error} (recorded by an earlier run; pass "
+                                 "--retry-failed to submit it again)")
+            else:
+                self._done(spec, "failed", resumed=True, error=str(AmbiguousSubmitError(
+                    "an earlier run was interrupted while submitting this prompt: it may or "
+                    "may not have been created, so it is not resubmitted (that could spend "
+                    "credits twice). Check `flowapi jobs list --options history`; pass "
+                    "--retry-failed to submit it anyway.")))
+        params = await self._prepare(to_submit)
+        async with anyio.create_task_group() as downloads:
+            for spec, entry in to_fetch:
+                downloads.start_soon(self._refetch, spec, entry)
+            if params or to_adopt:
+                await self._watch(params, to_adopt, downloads)
+
+    async def _prepare(self, specs: list[PromptSpec]) -> dict[str, tuple[PromptSpec, VideoParams]]:
+        """Upload local files once each and build validated params."""
+        paths = sorted({p for s in specs for p in s.files.values()})
+        ids: dict[Path, str] = {}
+        errors: dict[Path, str] = {}
+        limiter = anyio.CapacityLimiter(4)
+
+        async def upload(path: Path) -> None:
+            async with limiter:
+                try:
+                    result = await self.flow.assets.upload(path, email=self.options.email)
+                except FlowError as exc:
+                    errors[path] = f"upload of {path.name} failed: {exc}"
+                    self.reporter.uploaded(path, False)
+                    return
+                ids[path] = result.media_generation_id
+                self.reporter.uploaded(path, True)
+
+        async with anyio.create_task_group() as tg:
+            for path in paths:
+                tg.start_soon(upload, path)
+        out: dict[str, tuple[PromptSpec, VideoParams]] = {}
+        for spec in specs:
+            failed = [errors[p] for p in spec.files.values() if p in errors]
+            if failed:
+                self._done(spec, "failed", error="; ".join(failed))
+                continue
+            wire = dict(spec.raw or {})
+            for name, path in spec.files.items():
+                wire[name] = ids[path]
+            if self.options.email and "email" not in wire:
+                wire["email"] = self.options.email
+            try:
+                params = VideoParams.from_wire(wire)
+                if self.flow.validate:
+                    from flowapi._capabilities import validate
+
+                    validate(params)
+            except (ValueError, InvalidParamsError) as exc:
+                self._done(spec, "failed", error=f"entry #{spec.index}: {exc}")
+                continue
+            out[spec.key] = (spec, params)
+        return out
+
+    async def _watch(self, params: dict[str, tuple[PromptSpec, VideoParams]],
+                     adopt: list[tuple[PromptSpec, JournalEntry]],
+                     downloads: TaskGroup) -> None:
+        opts = self.options
+        by_key = {s.key: s for s in self.specs}
+        async with self.flow.watch(max_in_flight=opts.max_in_flight, mode=opts.mode,
+                                   job_timeout=opts.job_timeout, journal=self.journal,
+                                   resubmit_moderated=opts.resubmit_moderated) as watcher:
+            self.reporter.watching(watcher)
+
+            async def feed() -> None:
+                for spec, entry in adopt:
+                    assert entry.jobid is not None
+                    await watcher.adopt(entry.jobid, key=spec.key, tag=spec.index,
+                                        params=_params_from_journal(entry))
+                for key, (spec, p) in params.items():
+                    await watcher.submit(p, key=key, tag=spec.index)
+                watcher.close()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(feed)
+                async for outcome in watcher:
+                    spec = by_key[outcome.key]
+                    if isinstance(outcome, JobSucceeded):
+                        downloads.start_soon(self._download, spec, outcome.job, False)
+                    else:
+                        assert isinstance(outcome, JobFailed)
+                        self._done(spec, "failed", jobid=outcome.jobid, error=str(outcome.error))
+            self.reporter.watching(None)
+
+    async def _refetch(self, spec: PromptSpec, entry: JournalEntry) -> None:
+        """A job finished in an earlier run: download what is missing."""
+        assert entry.jobid is not None
+        have = self.journal.downloads(spec.key)
+        expected = self._expected_files(spec, entry.jobid, None)
+        if expected and all(n in have and Path(have[n][0]).is_file()
+                            and Path(have[n][0]).stat().st_size == have[n][1] for n in expected):
+            self._done(spec, "succeeded", jobid=entry.jobid, resumed=True,
+                       files=[Path(have[n][0]) for n in expected])
+            return
+        try:
+            job = await self.flow.jobs.get(entry.jobid)
+        except FlowError as exc:
+            self._done(spec, "failed", jobid=entry.jobid, resumed=True,
+                       error=f"cannot re-read finished job for its media: {exc}")
+            return
+        await self._download(spec, job, True)
+
+    def _expected_files(self, spec: PromptSpec, jobid: str, job: Job | None) -> dict[str, Path]:
+        """name → path of the files this job should produce (``{}`` if unknown)."""
+        if job is None:
+            count = (spec.raw or {}).get("count", 1)
+            n = count if isinstance(count, int) and 1 <= count <= 4 else 1
+        else:
+            n = len(job.media)
+        stem = safe_filename(f"{spec.index:03d}-{jobid}")
+        files = {}
+        for i in range(1, n + 1):
+            files[f"video-{i}"] = self.options.out_dir / f"{stem}-{i}.mp4"
+            if self.options.thumbnails:
+                files[f"thumbnail-{i}"] = self.options.out_dir / f"{stem}-{i}.jpg"
+        return files
+
+    async def _download(self, spec: PromptSpec, job: Job, resumed: bool) -> None:
+        media = job.media
+        if not media:
+            self._done(spec, "failed", jobid=job.jobid, resumed=resumed,
+                       error="the job completed but returned no media")
+            return
+        have = self.journal.downloads(spec.key)
+        files: list[Path] = []
+        errors: list[str] = []
+        targets = self._expected_files(spec, job.jobid, job)
+        for i, item in enumerate(media, start=1):
+            jobs_for_item = [(f"video-{i}", False)]
+            if self.options.thumbnails and item.thumbnail_url:
+                jobs_for_item.append((f"thumbnail-{i}", True))
+            for name, thumb in jobs_for_item:
+                path = targets[name]
+                done = have.get(name)
+                if done and path.is_file() and path.stat().st_size == done[1]:
+                    files.append(path)
+                    continue
+                try:
+                    async with self._download_limiter:
+                        await self.flow.media.download(item, path, thumbnail=thumb)
+                except FlowError as exc:
+                    errors.append(f"{name}: {exc}")
+                    continue
+                self.journal.record_download(spec.key, name, path, path.stat().st_size)
+                files.append(path)
+        if errors:
+            self._done(spec, "failed", jobid=job.jobid, files=files, resumed=resumed,
+                       error="download failed: " + "; ".join(errors) + " (run the same command "
+                       "again to retry the downloads)")
+        else:
+            self._done(spec, "succeeded", jobid=job.jobid, files=files, resumed=resumed)
+
+    def _done(self, spec: PromptSpec, status: str, *, jobid: str | None = None,
+              error: str | None = None, files: list[Path] | None = None,
+              resumed: bool = False) -> None:
+        result = self.results[spec.key]
+        result.status = status
+        result.jobid = jobid or result.jobid
+        result.error = error
+        result.files = files or []
+        result.resumed = resumed
+        self.reporter.finished(result)
+
+
+def _params_from_journal(entry: JournalEntry) -> Any:
+    try:
+        return VideoParams.from_wire(entry.params)
+    except ValueError:
+        return None
+

@@ -1,0 +1,153 @@
+"""Implementations of ``flowapi batch``, ``demo`` and ``fake-server``."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from rich.console import Console
+
+from flowapi._errors import AuthenticationError, FlowError, PaymentRequiredError
+from flowapi._session import FlowSession
+from flowapi.cli._batch import JOURNAL_NAME, BatchOptions, BatchResult, BatchRunner
+from flowapi.cli._display import BatchDisplay, summary_table
+from flowapi.cli._prompts import PromptFileError, PromptSpec, load_prompts
+
+__all__ = ["COMMANDS", "run_batch_ui"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def _options(args: argparse.Namespace) -> BatchOptions:
+    return BatchOptions(out_dir=args.out, journal_path=args.journal, email=args.email,
+                        max_in_flight=args.max_in_flight, mode=args.mode,
+                        job_timeout=args.job_timeout, thumbnails=not args.no_thumbnails,
+                        resubmit_moderated=args.resubmit_moderated,
+                        retry_failed=args.retry_failed)
+
+
+async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: BatchOptions,
+                       console: Console) -> tuple[int, list[BatchResult]]:
+    """Run a batch with live progress and print the summary; returns (exit code, results)."""
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    with BatchDisplay(console, len(specs)) as display:
+        runner = BatchRunner(flow, specs, options, display)
+        async with anyio.create_task_group() as tg:
+            async def refresh() -> None:
+                while True:
+                    display.refresh()
+                    await anyio.sleep(0.25)
+
+            tg.start_soon(refresh)
+            try:
+                results = await runner.run()
+            finally:
+                tg.cancel_scope.cancel()
+    console.print(summary_table(results, options.out_dir))
+    ok = sum(1 for r in results if r.status == "succeeded")
+    files = sum(len(r.files) for r in results)
+    console.print(f"{ok}/{len(results)} prompts succeeded, {files} files in "
+                  f"[bold]{options.out_dir.resolve()}[/]")
+    journal = options.journal_path or options.out_dir / JOURNAL_NAME
+    if ok < len(results):
+        console.print(f"journal: {journal} — run the same command again to resume "
+                      "(finished work is skipped, nothing is submitted twice)")
+    return (EXIT_OK if ok == len(results) else EXIT_FAILED), results
+
+
+async def _batch(args: argparse.Namespace) -> int:
+    console = _console()
+    try:
+        specs = load_prompts(args.prompts)
+    except PromptFileError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+    kwargs: dict[str, Any] = {}
+    if args.base_url:
+        kwargs["base_url"] = args.base_url
+    try:
+        async with FlowSession(args.token, **kwargs) as flow:
+            code, _ = await run_batch_ui(flow, specs, _options(args), console)
+            return code
+    except (AuthenticationError, PaymentRequiredError) as exc:
+        console.print(f"[red]fatal:[/] {exc}")
+        return EXIT_FATAL
+    except (FlowError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+
+
+def demo_prompts_path() -> Path:
+    """``examples/prompts.json`` of the repository, or the copy shipped in the wheel."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[2] / "examples" / "prompts.json",
+                      here.parents[1] / "_demo" / "prompts.json"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("examples/prompts.json not found; pass --prompts")
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from flowapi.testing import FakeFlowServer
+
+    console = _console()
+    try:
+        prompts = args.prompts or demo_prompts_path()
+        specs = load_prompts(prompts)
+    except (PromptFileError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+    out: Path = args.out
+    (out / JOURNAL_NAME).unlink(missing_ok=True)  # each demo runs against a new fake
+    console.print(f"[bold]flowapi demo[/]: {len(specs)} prompts from {prompts} on an embedded "
+                  f"FakeFlowServer (time scale {args.time_scale}: simulated seconds run "
+                  f"{1 / args.time_scale:.0f}× faster)")
+    start = anyio.current_time()
+    async with FakeFlowServer(time_scale=args.time_scale, seed=args.seed) as fake:
+        async with FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+            code, results = await run_batch_ui(flow, specs, BatchOptions(out_dir=out), console)
+        api_requests = [r for r in fake.requests if not str(r.route).startswith(("GET media",
+                                                                                   "media"))]
+        by_route = Counter(str(r.route) for r in api_requests)
+        jobs = len(fake.jobs)
+    elapsed = anyio.current_time() - start
+    console.print(f"demo finished in {elapsed:.1f} s; the fake saw {jobs} jobs and "
+                  f"{len(api_requests)} API requests "
+                  f"({len(api_requests) / max(1, jobs):.1f} per job): "
+                  + ", ".join(f"{k} ×{v}" for k, v in sorted(by_route.items())))
+    videos = [f for r in results for f in r.files if f.suffix == ".mp4"]
+    if videos:
+        console.print(f"videos: {', '.join(str(v) for v in videos)}")
+    return code
+
+
+async def _fake_server(args: argparse.Namespace) -> int:
+    from flowapi.testing import parse_faults, run_fake_server
+
+    faults = parse_faults(args.faults) if args.faults else None
+    await run_fake_server(host=args.host, port=args.port, media_port=args.media_port,
+                          time_scale=args.time_scale, faults=faults, seed=args.seed,
+                          token=args.token, anchor=args.anchor)
+    return EXIT_OK
+
+
+async def _endpoint(args: argparse.Namespace) -> int:
+    from flowapi.cli._endpoints import run_endpoint_command
+
+    return await run_endpoint_command(args)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+    "batch": _batch,
+    "demo": _demo,
+    "fake-server": _fake_server,
+    "endpoint": _endpoint,
+}

@@ -1,0 +1,1 @@
+"""Resource namespaces of :class:`~flowapi.FlowSession` (one module each)."""

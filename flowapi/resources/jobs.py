@@ -1,0 +1,129 @@
+"""``flow.jobs``: submit async generations and read job records (GET /jobs, GET /jobs/{jobid})."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from flowapi._capabilities import validate
+from flowapi._errors import InvalidParamsError
+from flowapi._polling import PollPolicy, wait_for_job
+from flowapi._transport import encode_id
+from flowapi.resources._base import Resource
+from flowapi.types._base import UNSET
+from flowapi.types.jobs import Job, JobsStats
+from flowapi.types.videos import ExtendParams, VideoParams, VideoUpscaleParams
+
+__all__ = ["Jobs", "SubmitParams"]
+
+SubmitParams = VideoParams | ExtendParams | VideoUpscaleParams
+"""Params that :meth:`Jobs.submit` accepts (the endpoints with an async mode)."""
+
+_ENDPOINTS: dict[type, tuple[str, ...]] = {
+    VideoParams: ("videos",),
+    ExtendParams: ("videos", "extend"),
+    VideoUpscaleParams: ("videos", "upscale"),
+}
+_LISTING_SUFFIX = re.compile(r"-http:\d{3}$")
+
+
+def normalize_listing_id(key: str) -> str:
+    """Strip the ``-http:NNN`` suffix some ``GET /jobs`` listing keys carry
+    (GET /jobs › Responses › options=executing example)."""
+    return _LISTING_SUFFIX.sub("", key)
+
+
+class Jobs(Resource):
+    """Async jobs: submit, read, wait, and the load-balancing listing."""
+
+    async def submit(self, params: SubmitParams) -> Job:
+        """Create a job in async mode (``"async": true``) and return the 201 job record.
+
+        Sends POST /videos, /videos/extend or /videos/upscale depending on the params
+        type. The request is never retried after it may have reached the server
+        (DESIGN §5): a connect failure, a 429 or a transient 503 are retried, a timeout or
+        reset after sending raises :class:`~flowapi.AmbiguousSubmitError`.
+
+        Args:
+            params: :class:`~flowapi.VideoParams`, :class:`~flowapi.ExtendParams` or
+                :class:`~flowapi.VideoUpscaleParams`.
+
+        Returns:
+            The job record (``status == "created"``); ``job.jobid`` is the id to poll.
+
+        Raises:
+            InvalidParamsError: the params break a documented rule (nothing sent).
+            RateLimitError: a 429 whose cooldown is longer than the inline wait
+                (``retry_at``, ``scope`` say when and what).
+            AmbiguousSubmitError: the job may or may not exist.
+            APIStatusError: any other refusal (400, 402, 403, 404, 503 captcha, 596).
+        """
+        endpoint = _ENDPOINTS.get(type(params))
+        if endpoint is None:
+            raise InvalidParamsError(
+                f"jobs.submit() takes VideoParams, ExtendParams or VideoUpscaleParams, not "
+                f"{type(params).__name__} (images are synchronous: flow.images.create)")
+        if self._session.validate:
+            validate(params)
+        body = params.to_wire()
+        body["async"] = True
+        email = body.get("email")
+        model = body.get("model")
+        reply_ref = params.reply_ref if params.reply_ref is not UNSET else None
+        return await self._t.request("POST", endpoint, Job, json=body, submit=True,
+                                     email=email if isinstance(email, str) else None,
+                                     model=model if isinstance(model, str) else None,
+                                     reply_ref=reply_ref)
+
+    async def get(self, jobid: str) -> Job:
+        """GET /jobs/{jobid}: the job record (status, request echo, response, error).
+
+        Raises:
+            NotFoundError: unknown job.
+            JobExpiredError: older than 7 days (410).
+            PermissionDeniedError: the job belongs to another user.
+        """
+        if not jobid:
+            raise InvalidParamsError("jobid is empty")
+        return await self._t.request("GET", ("jobs", encode_id(jobid)), Job)
+
+    async def wait(self, jobid: str, *, timeout: float | None = None,
+                   poll: PollPolicy | None = None, model: str | None = None,
+                   kind: str = "video") -> Job:
+        """Poll a job until it completes and return the final record.
+
+        Args:
+            jobid: the job id.
+            timeout: seconds to wait, default ``None`` (no deadline).
+            poll: schedule; default the session's :class:`~flowapi.PollPolicy`.
+            model: the job's model (sets the first poll near its typical duration).
+            kind: ``"video"``, ``"image"`` or ``"upscale"``.
+
+        Raises:
+            JobFailedError: the job failed (``.reason``, ``.moderated``, ``.job``).
+            JobTimeoutError: ``timeout`` passed (the job may still finish).
+        """
+        return await wait_for_job(self.get, jobid, clock=self._t.clock,
+                                  policy=poll or self._session.poll, timeout=timeout,
+                                  model=model, kind=kind)
+
+    async def list(self, options: Literal["summary", "executing", "history"] = "summary",
+                   ) -> JobsStats:
+        """GET /jobs?options=…: load-balancing statistics per account.
+
+        ``summary`` (default): per-account counts and scores; ``executing`` adds the jobs
+        now running with elapsed time; ``history`` adds the 10 most recent finished jobs
+        of the last 15 minutes.
+
+        Raises:
+            InvalidParamsError: another ``options`` value.
+        """
+        if options not in ("summary", "executing", "history"):
+            raise InvalidParamsError("options must be 'summary', 'executing' or 'history'",
+                                     field="options", doc_section="GET /jobs › Query Parameters")
+        return await self._t.request("GET", ("jobs",), JobsStats, params={"options": options})
+
+    async def executing_ids(self) -> set[str]:
+        """The ids of every job now executing (one ``GET /jobs?options=executing``)."""
+        stats = await self.list("executing")
+        return {normalize_listing_id(k) for k in stats.executing_jobids()}

@@ -1,0 +1,154 @@
+"""The media origin: a second host serving real files behind signed URLs.
+
+Generated media URLs (``videoUrl``, ``thumbnailUrl``, ``fifeUrl``, ``audioUrl``,
+``previewUrl``) point here, at a different host than the API (``localhost`` instead of
+``127.0.0.1``), like ``flow-content.google`` / ``storage.googleapis.com`` do in the docs.
+No authentication is needed; whether an ``Authorization`` header arrived anyway is
+recorded (``media_requests_with_auth``), so tests can prove a client never leaks its token.
+
+Paths: ``/video/{id}.mp4``, ``/image/{id}.jpg``, ``/image/{id}.png``, ``/gif/{id}.gif``,
+``/audio/{id}.wav``, each with ``?Expires={unix}&Signature={hex}``. Unknown ids → 404,
+bad signature or past ``Expires`` (simulated clock) → 403. Single ``Range`` requests are
+honoured (206).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ._net import drop_connection
+
+if TYPE_CHECKING:
+    from ._world import World
+
+__all__ = ["MEDIA_DIR", "MediaOrigin", "media_bytes"]
+
+MEDIA_DIR = Path(__file__).parent / "media"
+"""Directory of the bundled sample files."""
+
+_FILES: dict[str, tuple[str, str]] = {
+    "mp4": ("sample.mp4", "video/mp4"),
+    "jpg": ("thumb.jpg", "image/jpeg"),
+    "png": ("sample.png", "image/png"),
+    "gif": ("sample.gif", "image/gif"),
+    "wav": ("sample.wav", "audio/wav"),
+}
+_CACHE: dict[str, bytes] = {}
+_PATH_RE = re.compile(r"^/(video|image|gif|audio)/([^/]+)\.(mp4|jpg|png|gif|wav)$")
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def media_bytes(ext: str) -> bytes:
+    """Bytes of the bundled sample for ``ext`` (``mp4``, ``jpg``, ``png``, ``gif``, ``wav``)."""
+    data = _CACHE.get(ext)
+    if data is None:
+        data = _CACHE[ext] = (MEDIA_DIR / _FILES[ext][0]).read_bytes()
+    return data
+
+
+class MediaOrigin:
+    """URL signing, the registry of servable ids, and the aiohttp app of the media host."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.base_url = ""
+        """``http://localhost:PORT/`` once started."""
+        self._available: dict[str, float] = {}
+
+    def register(self, media_id: str, available_at: float) -> None:
+        """Make ``media_id`` servable from simulated time ``available_at``."""
+        self._available[media_id] = available_at
+
+    def clear(self) -> None:
+        """Forget every registered id."""
+        self._available.clear()
+
+    def _sig(self, path: str, expires: int) -> str:
+        return hashlib.sha256(f"{self.world.token}|{path}|{expires}".encode()).hexdigest()[:32]
+
+    def url(self, kind: str, media_id: str, ext: str, expires: float) -> str:
+        """Signed URL for ``/{kind}/{media_id}.{ext}`` valid until ``expires`` (sim seconds)."""
+        path = f"/{kind}/{media_id}.{ext}"
+        exp = int(expires)
+        return f"{self.base_url.rstrip('/')}{path}?Expires={exp}&Signature={self._sig(path, exp)}"
+
+    def app(self) -> web.Application:
+        """The aiohttp application of the media origin."""
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        world = self.world
+        rec = world.record(request, "GET media", auth_ok=True)
+        world.bump("media_requests")
+        if rec.authorization_sent:
+            world.bump("media_requests_with_auth")
+        decision = world.engine.evaluate("media", "GET media")
+        if decision.reset_before:
+            rec.fault = "reset_before"
+            world.finish(rec, None)
+            drop_connection(request)
+            return web.Response()
+        if decision.delay:
+            rec.fault = "slow"
+            await world.clock.sleep(decision.delay)
+        resp = self._check(request)
+        if resp is not None:
+            world.finish(rec, resp.status)
+            return resp
+        m = _PATH_RE.match(request.path)
+        assert m is not None
+        ext = m.group(3)
+        data = media_bytes(ext)
+        ctype = _FILES[ext][1]
+        status, body, extra = 200, data, {"Accept-Ranges": "bytes"}
+        rng = _RANGE_RE.match(request.headers.get("Range", ""))
+        if rng and (rng.group(1) or rng.group(2)):
+            total = len(data)
+            if rng.group(1):
+                start = int(rng.group(1))
+                end = min(int(rng.group(2)), total - 1) if rng.group(2) else total - 1
+            else:
+                start, end = max(0, total - int(rng.group(2))), total - 1
+            if start >= total or start > end:
+                world.finish(rec, 416)
+                return web.Response(status=416, headers={"Content-Range": f"bytes */{total}"})
+            status, body = 206, data[start : end + 1]
+            extra["Content-Range"] = f"bytes {start}-{end}/{total}"
+        if decision.truncate:
+            rec.fault = "truncated_media"
+            resp_s = web.StreamResponse(status=status, headers={"Content-Type": ctype, **extra})
+            resp_s.content_length = len(body)
+            await resp_s.prepare(request)
+            if request.method != "HEAD":
+                await resp_s.write(body[: len(body) // 2])
+            world.finish(rec, status)
+            world.bump("media_bytes_served", len(body) // 2)
+            drop_connection(request)
+            return resp_s
+        world.finish(rec, status)
+        world.bump("media_bytes_served", len(body))
+        return web.Response(status=status, body=body, headers={"Content-Type": ctype, **extra})
+
+    def _check(self, request: web.Request) -> web.Response | None:
+        m = _PATH_RE.match(request.path)
+        if m is None or m.group(2) not in self._available:
+            return web.Response(status=404, text="Not Found")
+        now = self.world.now()
+        if self._available[m.group(2)] > now:
+            return web.Response(status=404, text="Not Found")
+        try:
+            expires = int(request.query.get("Expires", ""))
+        except ValueError:
+            return web.Response(status=403, text="AccessDenied: missing Expires")
+        if request.query.get("Signature") != self._sig(request.path, expires):
+            return web.Response(status=403, text="AccessDenied: bad signature")
+        if expires < now:
+            return web.Response(status=403, text="AccessDenied: URL expired")
+        return None

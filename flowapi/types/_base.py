@@ -1,0 +1,238 @@
+"""Base classes and helpers shared by every msgspec model (DESIGN §3).
+
+* :class:`RequestStruct` — request bodies. Keyword-only, ``omit_defaults`` so a field left at
+  :data:`UNSET` is not sent at all ("not sent" differs from ``None``).
+* :class:`ResponseStruct` — response bodies. Keyword-only, frozen, unknown fields ignored
+  (msgspec ignores unknown object keys by default), every field the server may omit has a
+  default.
+* :class:`LenientStrEnum` — ``StrEnum`` helpers for server-owned strings (job status, model
+  names, reasons). The wire type stays ``str``; ``parse()`` maps unknown values to
+  ``UNKNOWN`` instead of failing, because the API adds values monthly.
+
+Additions (used by every resource module):
+
+* :class:`WireParams` — base of the request-params classes: camelCase wire names,
+  ``to_wire()`` (numbered slots expanded from Python lists) and ``from_wire()`` (the API's own
+  field names, e.g. a ``prompts.json`` entry).
+* :func:`decode` — one cached ``msgspec.json.Decoder`` per type; :data:`encoder` — the shared
+  encoder; :func:`convert` and :func:`parse_iso8601` helpers.
+
+Note: msgspec does not inherit ``kw_only`` — every subclass passes ``kw_only=True`` itself
+(``frozen``, ``omit_defaults`` and ``rename`` are inherited). A wire field whose Python name
+would collide with a unifying accessor is stored as ``raw_<name>`` (``raw_media`` for the wire
+``media[]``, ``raw_jobid``/``raw_job_id`` behind the ``jobid`` property).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self, TypeVar
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+__all__ = [
+    "IGNORED_WIRE_KEYS",
+    "UNSET",
+    "LenientStrEnum",
+    "RequestStruct",
+    "ResponseStruct",
+    "UnsetType",
+    "WireParams",
+    "convert",
+    "decode",
+    "encoder",
+    "parse_iso8601",
+    "to_builtins",
+]
+
+
+class RequestStruct(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Base of every request body: fields default to ``UNSET`` and are then not sent."""
+
+
+class ResponseStruct(msgspec.Struct, kw_only=True, frozen=True):
+    """Base of every response body: frozen, tolerant of unknown fields."""
+
+
+class LenientStrEnum(enum.StrEnum):
+    """A ``StrEnum`` whose :meth:`parse` never fails: unknown strings become ``UNKNOWN``.
+
+    Subclasses must define an ``UNKNOWN`` member.
+    """
+
+    @classmethod
+    def parse(cls, value: str | None) -> Self:
+        """Return the member for ``value``, or ``UNKNOWN`` for ``None`` or an unseen value."""
+        if value is None:
+            return cls["UNKNOWN"]
+        try:
+            return cls(value)
+        except ValueError:
+            return cls["UNKNOWN"]
+
+
+def to_builtins(obj: Any) -> Any:
+    """Convert a Struct (or nested Structs) to plain Python objects, dropping ``UNSET``."""
+    return msgspec.to_builtins(obj)
+
+
+# ---------------------------------------------------------------------------------------------
+# Additions: cached codecs, ISO-8601 parsing, and the wire-params base with numbered slots.
+# ---------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+encoder = msgspec.json.Encoder()
+"""The one shared JSON encoder (``msgspec.json.Encoder``) used for request bodies."""
+
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def decode(type_: type[T], data: bytes | bytearray | memoryview | str) -> T:
+    """Decode JSON ``data`` into ``type_`` with a cached ``msgspec.json.Decoder`` per type.
+
+    ``type_`` may be any msgspec-supported type, including generic aliases such as
+    ``dict[str, AccountSummary]`` (the body of ``GET /accounts``). Raises
+    ``msgspec.ValidationError`` / ``msgspec.DecodeError``; the transport wraps them.
+    """
+    decoder = _decoders.get(type_)
+    if decoder is None:
+        decoder = _decoders[type_] = msgspec.json.Decoder(type_)
+    result: T = decoder.decode(data)
+    return result
+
+
+def convert(type_: type[T], obj: Any) -> T:
+    """Convert already-parsed JSON builtins (``dict``/``list``...) into ``type_`` (wire names)."""
+    return msgspec.convert(obj, type_)
+
+
+def parse_iso8601(value: str | None) -> datetime | None:
+    """Parse an ISO-8601 timestamp as the API prints it (``2025-11-17T12:34:56.789Z``).
+
+    Returns an aware ``datetime`` (UTC when the string says ``Z``), or ``None`` for an empty
+    or unparseable value — timestamps are informative and never worth failing a decode for.
+    """
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+_SLOT_SUFFIX = re.compile(r"[1-9][0-9]*")
+
+#: Wire keys that request bodies may carry but that no params class models: ``async`` is
+#: decided by the session (``jobs.submit`` adds ``"async": true``), never by the params.
+IGNORED_WIRE_KEYS: frozenset[str] = frozenset({"async"})
+
+
+class WireParams(RequestStruct, kw_only=True, rename="camel", repr_omit_defaults=True):
+    """Base of every request-params class (``VideoParams``, ``ImageParams``, ...).
+
+    * Python names are snake_case; wire names are the API's camelCase (``aspect_ratio`` →
+      ``aspectRatio``) unless a field names its wire key explicitly (``referenceVideo_1``).
+    * Numbered slots are Python lists: subclasses map list fields to a wire prefix in
+      :attr:`_numbered_slots` (``{"reference_images": "referenceImage_"}``) and
+      :meth:`to_wire` expands ``["a", "b"]`` to ``referenceImage_1``/``referenceImage_2``.
+    * Fields left at ``UNSET`` are not sent.
+    """
+
+    _numbered_slots: ClassVar[Mapping[str, str]] = {}
+    """List field name → wire key prefix; item *i* (0-based) goes to ``f"{prefix}{i + 1}"``."""
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the JSON-ready body: wire names, numbered slots expanded, UNSET omitted."""
+        body: dict[str, Any] = {}
+        slots = type(self)._numbered_slots
+        for info in _fields_of(type(self)):
+            value = getattr(self, info.name)
+            if value is UNSET:
+                continue
+            prefix = slots.get(info.name)
+            if prefix is None:
+                body[info.encode_name] = msgspec.to_builtins(value)
+                continue
+            for index, item in enumerate(value, start=1):
+                body[f"{prefix}{index}"] = msgspec.to_builtins(item)
+        return body
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Self:
+        """Build params from a body in the API's own field names (e.g. a ``prompts.json`` entry).
+
+        Numbered keys (``referenceImage_2``) fill the matching list field and must start at
+        ``_1`` without gaps (a gap would renumber the slots and break ``@referenceImage_N``
+        prompt markers). ``async`` and keys starting with ``__`` (comments, as in the vendor's
+        batch script) are ignored. Raises ``ValueError`` naming every unknown key, or the
+        ill-typed/missing field.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
+        fields = _fields_of(cls)
+        slots = cls._numbered_slots
+        by_wire = {f.encode_name: f for f in fields if f.name not in slots}
+        by_python = {f.name: f for f in fields}
+        body: dict[str, Any] = {}
+        found: dict[str, dict[int, tuple[str, Any]]] = {}
+        unknown: list[str] = []
+        for key, value in data.items():
+            if not isinstance(key, str):
+                unknown.append(repr(key))
+                continue
+            if key.startswith("__") or key in IGNORED_WIRE_KEYS:
+                continue
+            if key in by_wire:
+                body[key] = value
+                continue
+            for field_name, prefix in slots.items():
+                suffix = key[len(prefix) :]
+                if key.startswith(prefix) and _SLOT_SUFFIX.fullmatch(suffix):
+                    found.setdefault(field_name, {})[int(suffix)] = (key, value)
+                    break
+            else:
+                unknown.append(key)
+        if unknown:
+            hints = []
+            for key in unknown:
+                info = by_python.get(key)
+                if info is not None:
+                    slot_prefix = slots.get(info.name)
+                    wire = f"{slot_prefix}1" if slot_prefix else info.encode_name
+                    hints.append(f"{key!r} (did you mean {wire!r}?)")
+                else:
+                    hints.append(repr(key))
+            raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(hints)}")
+        for field_name, items in found.items():
+            prefix = slots[field_name]
+            indexes = sorted(items)
+            for expected, index in enumerate(indexes, start=1):
+                if index != expected:
+                    raise ValueError(
+                        f"{cls.__name__}: {prefix}{index} given without {prefix}{expected}; "
+                        f"numbered slots must be filled from {prefix}1 without gaps"
+                    )
+            values = []
+            for index in indexes:
+                key, value = items[index]
+                if not isinstance(value, str):
+                    got = type(value).__name__
+                    raise ValueError(f"{cls.__name__}: field {key!r} must be a string, got {got}")
+                values.append(value)
+            body[by_python[field_name].encode_name] = values
+        try:
+            return msgspec.convert(body, cls)
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"{cls.__name__}: {exc}") from exc
+
+
+@functools.cache
+def _fields_of(cls: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    return msgspec.structs.fields(cls)

@@ -1,0 +1,163 @@
+"""Captcha providers (GET/POST /accounts/captcha-providers) and GET /accounts/captcha-stats.
+
+The per-response ``captcha`` block is :class:`~flowapi.types.CaptchaInfo` (in ``common``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ._base import UNSET, ResponseStruct, UnsetType, WireParams
+
+__all__ = [
+    "CaptchaProviders",
+    "CaptchaProvidersParams",
+    "CaptchaStats",
+    "CaptchaStatsRow",
+    "CaptchaStatsSummary",
+]
+
+
+class CaptchaProviders(ResponseStruct, kw_only=True, frozen=True):
+    """GET /accounts/captcha-providers 200: masked keys and/or free credits.
+
+    Each provider field holds the masked key (``"abc12…"``) or ``""`` when not configured;
+    ``freeCaptchaCredits`` appears only when no provider is configured and free credits remain.
+    """
+
+    ez_captcha: str = msgspec.field(name="EzCaptcha", default="")
+    """Masked EzCaptcha key."""
+    cap_solver: str = msgspec.field(name="CapSolver", default="")
+    """Masked CapSolver key."""
+    yes_captcha: str = msgspec.field(name="YesCaptcha", default="")
+    """Masked YesCaptcha key."""
+    anti_captcha: str = msgspec.field(name="AntiCaptcha", default="")
+    """Masked AntiCaptcha key."""
+    cap_monster: str = msgspec.field(name="CapMonster", default="")
+    """Masked CapMonster key."""
+    solve_captcha: str = msgspec.field(name="SolveCaptcha", default="")
+    """Masked SolveCaptcha key."""
+    two_captcha: str = msgspec.field(name="2Captcha", default="")
+    """Masked 2Captcha key."""
+    free_captcha_credits: int | None = msgspec.field(name="freeCaptchaCredits", default=None)
+    """Remaining free (CapSolver-powered) solves; only shown with no providers configured."""
+
+    @property
+    def configured(self) -> dict[str, str]:
+        """Provider name (API spelling) → masked key, for configured providers only."""
+        return {
+            info.encode_name: value
+            for info in msgspec.structs.fields(self)
+            if isinstance(value := getattr(self, info.name), str) and value
+        }
+
+
+class CaptchaProvidersParams(WireParams, kw_only=True):
+    """Body of POST /accounts/captcha-providers: provider name → API key (only those set)."""
+
+    ez_captcha: str | UnsetType = msgspec.field(name="EzCaptcha", default=UNSET)
+    """EzCaptcha API key (~$2.50 / 1,000 solves)."""
+    cap_solver: str | UnsetType = msgspec.field(name="CapSolver", default=UNSET)
+    """CapSolver API key (~$3.00 / 1,000 solves)."""
+    yes_captcha: str | UnsetType = msgspec.field(name="YesCaptcha", default=UNSET)
+    """YesCaptcha API key."""
+    anti_captcha: str | UnsetType = msgspec.field(name="AntiCaptcha", default=UNSET)
+    """AntiCaptcha API key."""
+    cap_monster: str | UnsetType = msgspec.field(name="CapMonster", default=UNSET)
+    """CapMonster API key."""
+    solve_captcha: str | UnsetType = msgspec.field(name="SolveCaptcha", default=UNSET)
+    """SolveCaptcha API key."""
+    two_captcha: str | UnsetType = msgspec.field(name="2Captcha", default=UNSET)
+    """2Captcha API key."""
+
+
+class CaptchaStatsSummary(ResponseStruct, kw_only=True, frozen=True):
+    """``summary`` of GET /accounts/captcha-stats (supplement §8); omitted when nothing matched.
+
+    Wire keys are already snake_case here.
+    """
+
+    from_: str = msgspec.field(name="from", default="")
+    """ISO-8601 start of the sampled window."""
+    to: str = ""
+    """ISO-8601 end of the sampled window."""
+    time_span: str = ""
+    """Human span of the window."""
+    sample_size_by_provider: dict[str, int] = msgspec.field(default_factory=dict)
+    """Provider → number of records."""
+    success_rate_by_provider: dict[str, float] = msgspec.field(default_factory=dict)
+    """Provider → success rate (503s excluded)."""
+    sample_size_by_tier: dict[str, int] = msgspec.field(default_factory=dict)
+    """Plan tier (e.g. ``PAYGATE_TIER_TWO``) → records."""
+    success_rate_by_tier: dict[str, float] = msgspec.field(default_factory=dict)
+    """Plan tier → success rate."""
+    sample_size_by_sku: dict[str, int] = msgspec.field(default_factory=dict)
+    """SKU (e.g. ``WS_ULTRA``) → records."""
+    success_rate_by_sku: dict[str, float] = msgspec.field(default_factory=dict)
+    """SKU → success rate."""
+    by_status_code_images: dict[str, int] = msgspec.field(default_factory=dict)
+    """``"200"``, ``"403"``, ``"429:PUBLIC_ERROR_…"``, ``"503"`` → count, image routes."""
+    by_status_code_videos: dict[str, int] = msgspec.field(default_factory=dict)
+    """Same for video routes."""
+    avg_captcha_ms: float = 0.0
+    """Average captcha solve time, milliseconds."""
+    avg_api_ms: float = 0.0
+    """Average upstream API time, milliseconds."""
+    avg_attempt: float = 0.0
+    """Average attempt number."""
+    lookup: dict[str, Any] = msgspec.field(default_factory=dict)
+    """``{tiers: {...}, skus: {...}}`` code → label tables."""
+
+
+class CaptchaStatsRow(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
+    """One ``data[]`` row of GET /accounts/captcha-stats (supplement §8)."""
+
+    timestamp: str = ""
+    """ISO-8601 time of the attempt."""
+    job_id: str = ""
+    """``jobId``, e.g. ``"20260203103000123-user:123-bot:google-flow"``."""
+    provider: str = ""
+    """Provider name; see :class:`~flowapi.types.CaptchaProvider`."""
+    task_id: str = ""
+    """Provider task id."""
+    route: str = ""
+    """``post-images | post-videos | post-videos-upscale | post-videos-extend | ...``."""
+    status_text: str = ""
+    """HTTP status text."""
+    page_action: str = ""
+    """``IMAGE_GENERATION | VIDEO_GENERATION``."""
+    error: str = ""
+    """Error text, if any."""
+    reason: str = ""
+    """Google reason, if any."""
+    tier: str = ""
+    """Plan tier."""
+    sku: str = ""
+    """Plan SKU."""
+    status_code: int = 0
+    """HTTP status (0 = network error)."""
+    captcha_duration_ms: float = 0.0
+    """Captcha solve time, milliseconds."""
+    api_duration_ms: float = 0.0
+    """Upstream API time, milliseconds."""
+    attempt_number: int = 0
+    """1-based attempt number."""
+
+
+class CaptchaStats(ResponseStruct, kw_only=True, frozen=True):
+    """GET /accounts/captcha-stats 200 (supplement §8). ``anonymized=true`` → no ``data``."""
+
+    date: str = ""
+    """Queried date (``YYYY-MM-DD``)."""
+    limit: int | None = None
+    """Queried record limit (max 50000)."""
+    provider: str = ""
+    """Queried provider filter."""
+    total: int = 0
+    """Records matched."""
+    summary: CaptchaStatsSummary | None = None
+    """Aggregates; absent when no records match."""
+    data: tuple[CaptchaStatsRow, ...] = ()
+    """Individual attempts (absent with ``anonymized=true``)."""

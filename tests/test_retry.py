@@ -1,0 +1,136 @@
+"""Retry rules as tables (DESIGN §5): parse_retry_after, classify, backoff, budget."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from flowapi import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CaptchaRejectedError,
+    CaptchaServiceError,
+    RateLimitError,
+    RequestTimeoutError,
+    RetryBudget,
+    RetryPolicy,
+    ServerError,
+    ServiceUnavailableError,
+    SessionExpiredError,
+)
+from flowapi._retry import Decision, classify, parse_retry_after
+
+NOW = datetime(2026, 5, 19, 12, 0, 0, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("header", "body", "expected"),
+    [
+        (None, None, None),
+        ("30", None, NOW + 30),
+        ("0", None, NOW),
+        ("1.5", None, NOW + 1.5),
+        ("Tue, 19 May 2026 12:01:00 GMT", None, NOW + 60),
+        (None, "2026-05-19T12:10:00.000Z", NOW + 600),
+        (None, "2026-05-19T12:10:00+00:00", NOW + 600),
+        (None, "2026-05-19T14:10:00+02:00", NOW + 600),
+        ("30", "2026-05-19T12:10:00.000Z", NOW + 600),  # the later wins
+        ("3600", "2026-05-19T12:10:00.000Z", NOW + 3600),  # the later wins
+        ("garbage", None, None),
+        ("-5", None, None),
+        ("nan", None, None),
+        ("inf", None, None),
+        (None, "not a date", None),
+        ("garbage", "2026-05-19T12:00:10Z", NOW + 10),
+    ],
+)
+def test_parse_retry_after(header: str | None, body: str | None, expected: float | None) -> None:
+    got = parse_retry_after(header, body, now=NOW)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected)
+
+
+def _status(cls: type, code: int, **kw: object) -> object:
+    return cls("x", status_code=code, **kw)
+
+
+@pytest.mark.parametrize(
+    ("error", "submit", "decision"),
+    [
+        # connection failures
+        (APIConnectionError("x", request_sent=False), True, Decision.RETRY),
+        (APIConnectionError("x", request_sent=False), False, Decision.RETRY),
+        (APIConnectionError("x", request_sent=True), False, Decision.RETRY),
+        (APIConnectionError("x", request_sent=True), True, Decision.AMBIGUOUS),
+        (APITimeoutError("x", request_sent=True), True, Decision.AMBIGUOUS),
+        (APITimeoutError("x", request_sent=True), False, Decision.RETRY),
+        (APITimeoutError("x", request_sent=False), True, Decision.RETRY),
+        # statuses on GETs
+        (_status(RequestTimeoutError, 408), False, Decision.RETRY),
+        (_status(RateLimitError, 429), False, Decision.RETRY),
+        (_status(ServerError, 500), False, Decision.RETRY),
+        (_status(ServerError, 502), False, Decision.RETRY),
+        (_status(ServiceUnavailableError, 503), False, Decision.RETRY),
+        (_status(ServerError, 504), False, Decision.RETRY),
+        (_status(BadRequestError, 400), False, Decision.RAISE),
+        (_status(AuthenticationError, 401), False, Decision.RAISE),
+        (_status(ServerError, 501), False, Decision.RAISE),
+        # statuses on submits: only 429 and a transient 503
+        (_status(RateLimitError, 429), True, Decision.RETRY),
+        (_status(ServiceUnavailableError, 503), True, Decision.RETRY),
+        (_status(RequestTimeoutError, 408), True, Decision.RAISE),
+        (_status(ServerError, 500), True, Decision.RAISE),
+        (_status(ServerError, 502), True, Decision.RAISE),
+        # never retried
+        (_status(CaptchaServiceError, 503), True, Decision.RAISE),
+        (_status(CaptchaServiceError, 503), False, Decision.RAISE),
+        (_status(SessionExpiredError, 596), False, Decision.RAISE),
+        (_status(SessionExpiredError, 596), True, Decision.RAISE),
+        (_status(CaptchaRejectedError, 403), True, Decision.RAISE),
+        (ValueError("bug"), False, Decision.RAISE),
+    ],
+)
+def test_classify(error: BaseException, submit: bool, decision: Decision) -> None:
+    assert classify(error, submit=submit) is decision
+
+
+def test_backoff_is_capped_exponential_with_jitter() -> None:
+    policy = RetryPolicy(backoff_base=0.5, backoff_cap=8.0, jitter=0.0)
+    assert [policy.backoff(a) for a in range(1, 8)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    jittered = RetryPolicy(backoff_base=1.0, backoff_cap=8.0, jitter=0.5)
+    rng = random.Random(7)
+    values = [jittered.backoff(3, rng) for _ in range(200)]
+    assert all(2.0 <= v <= 4.0 for v in values)
+    assert max(values) - min(values) > 1.0
+
+
+def test_policy_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(attempts=0)
+    with pytest.raises(ValueError):
+        RetryPolicy(jitter=2)
+    assert RetryPolicy.none().attempts == 1
+
+
+def test_budget_degrades_to_slow_not_storm() -> None:
+    budget = RetryBudget(capacity=3, refill_per_second=2.0)
+    now = 100.0
+    for _ in range(3):
+        assert budget.wait_time(now) == 0
+        budget.take(now)
+    assert budget.wait_time(now) == pytest.approx(0.5)
+    assert budget.wait_time(now + 0.5) == pytest.approx(0.0)
+    budget.take(now + 0.5)
+    assert budget.spent == 4
+    assert budget.wait_time(now + 0.5) == pytest.approx(0.5)
+    # refills up to capacity only
+    assert budget.wait_time(now + 1000) == 0
+    for _ in range(3):
+        budget.take(now + 1000)
+    assert budget.wait_time(now + 1000) > 0
