@@ -349,7 +349,8 @@ def validate_image_wire(wire: Mapping[str, Any]) -> None:
     ar = wire.get("aspectRatio")
     if ar is not None:
         if ar not in IMAGE_ASPECT_RATIOS:
-            raise _fail(f"aspectRatio {ar!r} is not one of {', '.join(sorted(IMAGE_ASPECT_RATIOS))}",
+            allowed = ", ".join(sorted(IMAGE_ASPECT_RATIOS))
+            raise _fail(f"aspectRatio {ar!r} is not one of {allowed}",
                         "aspectRatio", _IMAGE_DOC)
         if ar == "auto" and not (refs or chars):
             raise _fail("aspectRatio 'auto' needs at least one reference", "aspectRatio",

@@ -107,8 +107,8 @@ def failure_of(job: Job) -> JobFailedError:
         jobid=job.jobid, job=job, reason=reason or detail, moderated=moderated)
 
 
-async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, clock: Clock, policy: PollPolicy,
-                       timeout: float | None, model: str | None = None,
+async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, clock: Clock,
+                       policy: PollPolicy, timeout: float | None, model: str | None = None,
                        kind: str = "video", already_elapsed: float = 0.0) -> Job:
     """Poll ``get(jobid)`` until the job completes; return it.
 

@@ -86,7 +86,7 @@ class RetryPolicy:
         Capped exponential: ``min(cap, base * 2**(attempt-1))``, of which the ``jitter``
         fraction is random.
         """
-        raw = min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempt - 1)))
+        raw = min(self.backoff_cap, self.backoff_base * (2.0 ** max(0, attempt - 1)))
         r = rng.random() if rng is not None else random.random()
         return raw * (1 - self.jitter) + raw * self.jitter * r
 

@@ -36,7 +36,7 @@ __all__ = ["DEFAULT_BASE_URL", "FlowSession"]
 DEFAULT_BASE_URL = "https://api.useapi.net/v1/google-flow/"
 """The production API base (spec/README.md)."""
 
-_TOKEN_ENV = "USEAPI_TOKEN"
+_TOKEN_ENV = "USEAPI_TOKEN"  # noqa: S105 - the variable name, not a secret
 
 
 def default_user_agent() -> str:
@@ -203,10 +203,10 @@ class FlowSession:
         return self._resource("media")  # type: ignore[no-any-return]
 
     def watch(self, *, max_in_flight: int = 16, mode: WatchMode = "listing",
-              poll: PollPolicy | None = None, listing_interval: float = 1.0,
+              poll: PollPolicy | None = None, listing_interval: float | None = None,
               job_timeout: float | None = None, max_concurrent_requests: int = 32,
               resubmit_moderated: int = 0, journal: Journal | str | os.PathLike[str] | None = None,
-              ) -> JobWatcher:
+              webhook_url: str | None = None) -> JobWatcher:
         """A :class:`~flowapi.JobWatcher` on this session (use with ``async with``).
 
         ``journal`` may be a :class:`~flowapi.Journal` or a path to an sqlite file.
@@ -221,4 +221,5 @@ class FlowSession:
                           poll=poll or self.poll, listing_interval=listing_interval,
                           job_timeout=job_timeout,
                           max_concurrent_requests=max_concurrent_requests,
-                          resubmit_moderated=resubmit_moderated, journal=journal)
+                          resubmit_moderated=resubmit_moderated, journal=journal,
+                          webhook_url=webhook_url)

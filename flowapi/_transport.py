@@ -21,16 +21,16 @@ from yarl import URL
 
 from flowapi._clock import Clock
 from flowapi._errors import (
+    RATE_LIMIT_REASONS,
+    AmbiguousSubmitError,
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
-    AmbiguousSubmitError,
     RateLimitError,
     RateLimitScope,
     ResponseValidationError,
     error_for_status,
-    RATE_LIMIT_REASONS,
 )
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
 from flowapi.types._base import decode, encoder

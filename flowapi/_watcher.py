@@ -11,6 +11,14 @@ Modes:
   that is due; a job that left the executing list gets one ``GET /jobs/{jobid}``. A job the
   listing cannot account for falls back to per-job polling.
 * ``"poll"``: per-job schedule from :class:`~flowapi.PollPolicy`.
+* ``"webhook"``: each submit carries ``replyUrl`` (a :mod:`flowapi.webhooks` receiver);
+  callbacks call :meth:`JobWatcher.notify`, which reads the job once. A listing resync runs
+  on start and every ``listing_interval`` (slow, e.g. 30 s) so a lost callback costs lag,
+  not a job.
+
+After an ambiguous submit (timeout or reset after sending) the job is looked up by its
+``replyRef`` marker (:mod:`flowapi._reconcile`) and adopted if the server took it;
+otherwise the outcome is ``JobFailed(AmbiguousSubmitError)``. Never a silent second submit.
 """
 
 from __future__ import annotations
@@ -29,10 +37,13 @@ import msgspec
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from flowapi._capabilities import validate
 from flowapi._errors import (
+    AmbiguousSubmitError,
     APIError,
     AuthenticationError,
     FlowError,
+    InvalidParamsError,
     JobExpiredError,
     JobTimeoutError,
     NotFoundError,
@@ -43,6 +54,7 @@ from flowapi._errors import (
 from flowapi._lanes import Lanes
 from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
 from flowapi._polling import PollPolicy, failure_of
+from flowapi._reconcile import find_by_marker
 
 if TYPE_CHECKING:
     from flowapi._journal import Journal
@@ -53,7 +65,7 @@ __all__ = ["JobWatcher", "WatchMode"]
 
 log = logging.getLogger("flowapi")
 
-WatchMode = Literal["listing", "poll"]
+WatchMode = Literal["listing", "poll", "webhook"]
 _FATAL = (AuthenticationError, PaymentRequiredError)
 _POLL = 0
 _SUBMIT = 1
@@ -70,6 +82,7 @@ class _Entry:
     kind: str
     jobid: str | None = None
     job: Job | None = None
+    submitted_wall: float = 0.0
     accepted_at: float = 0.0
     ripe_at: float = 0.0
     deadline: float | None = None
@@ -94,6 +107,9 @@ class WatcherStats:
         polls: ``GET /jobs/{jobid}`` requests.
         listings: ``GET /jobs?options=executing`` requests.
         parked_waits: submissions delayed by a parked lane.
+        ambiguous: submits whose fate was unknown (timeout/reset after sending).
+        adopted: ambiguous submits found on the server by their marker and adopted.
+        notified: webhook callbacks that woke a job.
     """
 
     submitted: int = 0
@@ -103,6 +119,9 @@ class WatcherStats:
     polls: int = 0
     listings: int = 0
     parked_waits: int = 0
+    ambiguous: int = 0
+    adopted: int = 0
+    notified: int = 0
     states: dict[str, int] = field(default_factory=dict)
 
 
@@ -122,9 +141,13 @@ class JobWatcher:
         session: an open :class:`~flowapi.FlowSession`.
         max_in_flight: most submissions that are queued, submitting or running at once;
             :meth:`submit` waits for a free slot (back-pressure). Default 16, ≥ 1.
-        mode: ``"listing"`` (default) or ``"poll"``; see the module docstring.
-        poll: the :class:`~flowapi.PollPolicy` (first-poll timing in both modes).
-        listing_interval: seconds between listing ticks while jobs are due, default 1.
+        mode: ``"listing"`` (default), ``"poll"`` or ``"webhook"``; see the module
+            docstring.
+        poll: the :class:`~flowapi.PollPolicy` (first-poll timing in every mode).
+        listing_interval: seconds between listing ticks while jobs are due, default 1
+            (in webhook mode: the resync interval, default 30).
+        webhook_url: the ``replyUrl`` sent with each submit in webhook mode (a
+            :mod:`flowapi.webhooks` receiver URL including its secret path token).
         job_timeout: seconds from acceptance (201) until a job counts as timed out
             (:class:`~flowapi.JobTimeoutError`, which keeps the jobid), default ``None``.
         max_concurrent_requests: most requests in flight at once, default 32.
@@ -140,19 +163,22 @@ class JobWatcher:
 
     def __init__(self, session: FlowSession, *, max_in_flight: int = 16,
                  mode: WatchMode = "listing", poll: PollPolicy | None = None,
-                 listing_interval: float = 1.0, job_timeout: float | None = None,
+                 listing_interval: float | None = None, job_timeout: float | None = None,
                  max_concurrent_requests: int = 32, resubmit_moderated: int = 0,
-                 journal: Journal | None = None) -> None:
+                 journal: Journal | None = None, webhook_url: str | None = None) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
-        if mode not in ("listing", "poll"):
-            raise ValueError(f"mode must be 'listing' or 'poll', got {mode!r}")
+        if mode not in ("listing", "poll", "webhook"):
+            raise ValueError(f"mode must be 'listing', 'poll' or 'webhook', got {mode!r}")
+        if mode == "webhook" and not webhook_url:
+            raise ValueError("mode='webhook' needs webhook_url (see flowapi.webhooks)")
         self._session = session
         self._clock = session.clock
         self.max_in_flight = max_in_flight
         self.mode: WatchMode = mode
         self.poll_policy = poll or PollPolicy()
-        self.listing_interval = listing_interval
+        self.listing_interval = listing_interval or (30.0 if mode == "webhook" else 1.0)
+        self.webhook_url = webhook_url
         self.job_timeout = job_timeout
         self.resubmit_moderated = resubmit_moderated
         self.journal = journal
@@ -161,6 +187,9 @@ class JobWatcher:
         self._slots = anyio.Semaphore(max_in_flight)
         self._limiter = anyio.CapacityLimiter(max_concurrent_requests)
         self._entries: dict[str, _Entry] = {}
+        self._by_jobid: dict[str, str] = {}
+        self._lane_waiters: dict[str | None, list[_Entry]] = {}
+        self._known_jobids: set[str] = set()
         self._heap: list[tuple[float, int, int, str]] = []
         self._seq = itertools.count()
         self._tick_due: float | None = None
@@ -275,22 +304,30 @@ class JobWatcher:
                        attempts=1)
         self._entries[key] = entry
         self._pending += 1
-        self._accepted(entry, jobid, None, accepted_at)
+        self._accepted(entry, jobid, None, accepted_at, check_now=True)
 
     def _with_marker(self, entry: _Entry) -> Any:
         params = entry.params
         if getattr(params, "reply_ref", None) is msgspec.UNSET:
             suffix = "" if entry.attempts <= 1 else f"-{entry.attempts}"
             params = msgspec.structs.replace(params, reply_ref=f"flowapi-{entry.key}{suffix}")
+        if self.webhook_url and getattr(params, "reply_url", None) is msgspec.UNSET:
+            params = msgspec.structs.replace(params, reply_url=self.webhook_url)
         return params
 
     async def _submit(self, entry: _Entry) -> None:
         try:
             await self._submit_inner(entry)
-        except Exception as exc:  # noqa: BLE001 - anything unexpected is fatal, not lost
+        except Exception as exc:
             self._set_fatal(exc)
 
     async def _submit_inner(self, entry: _Entry) -> None:
+        if self._session.validate and entry.attempts == 0:
+            try:
+                validate(entry.params)
+            except InvalidParamsError as exc:
+                self._fail(entry, exc)
+                return
         now_wall = self._clock.time()
         until = self.lanes.blocked_until(entry.email, entry.model, now_wall)
         if until > now_wall:
@@ -302,12 +339,28 @@ class JobWatcher:
         if dead is not None:
             self._fail(entry, SessionExpiredError(dead, status_code=596))
             return
+        if not self.lanes.try_enter(entry.email):
+            self._set_state(entry, "parked")
+            self._lane_waiters.setdefault(entry.email, []).append(entry)
+            return
+        healthy: bool | None = None
+        try:
+            healthy = await self._send_submit(entry)
+        finally:
+            self.lanes.leave(entry.email, healthy=healthy)
+            assert self._tg is not None
+            for waiter in self._lane_waiters.pop(entry.email, []):
+                self._tg.start_soon(self._submit, waiter)
+
+    async def _send_submit(self, entry: _Entry) -> bool | None:
+        """Send one submit; returns whether the lane proved healthy (see Lanes.leave)."""
         entry.attempts += 1
         params = self._with_marker(entry)
         self._set_state(entry, "submitting")
         if self.journal is not None:
             self.journal.record_submitting(entry.key, _unset_to_none(params, "reply_ref"),
                                            params)
+        entry.submitted_wall = self._clock.time()
         try:
             async with self._limiter:
                 self.stats.submitted += 1
@@ -322,32 +375,119 @@ class JobWatcher:
             self._set_state(entry, "parked")
             self._schedule(_SUBMIT, entry,
                            self._clock.now() + max(0.0, retry_at - self._clock.time()))
-            return
+            return False
         except SessionExpiredError as exc:
             if entry.email:
                 self.lanes.kill(entry.email, exc)
             self._fail(entry, exc)
-            return
+            return None
         except _FATAL as exc:
             self._set_fatal(exc)
-            return
+            return None
+        except AmbiguousSubmitError as exc:
+            entry.params = params
+            await self._reconcile(entry, exc)
+            return None
+        except APIError as exc:
+            self._fail(entry, exc)
+            return True
         except FlowError as exc:
             self._fail(entry, exc)
-            return
+            return None
         entry.params = params
         self.stats.accepted += 1
         self._accepted(entry, job.jobid, job, None)
+        return True
+
+    async def _reconcile(self, entry: _Entry, error: AmbiguousSubmitError) -> None:
+        """Find an ambiguously submitted job by its marker; adopt it or fail the entry."""
+        self.stats.ambiguous += 1
+        marker = error.reply_ref or _unset_to_none(entry.params, "reply_ref")
+        self._set_state(entry, "reconciling")
+        job = None
+        if marker is not None:
+            job = await find_by_marker(self._session, marker, known=self._known_jobids,
+                                       since=entry.submitted_wall or self._clock.time())
+        if job is None:
+            self._fail(entry, AmbiguousSubmitError(
+                f"{error.message} Looked for replyRef {marker!r} among executing and recent "
+                "jobs and did not find it; the job was most likely not created. It is not "
+                "resubmitted automatically.", method=error.method, url=error.url,
+                reply_ref=marker, cause=error.cause))
+            return
+        self.stats.adopted += 1
+        self.stats.accepted += 1
+        self._accepted(entry, job.jobid, job, None)
+
+    async def reconcile(self, *, key: str, reply_ref: str, params: Any = None, tag: Any = None,
+                        submitted_wall: float | None = None) -> None:
+        """Resolve a submission whose fate is unknown (e.g. a journal row left in
+        ``submitting`` by a crash): adopt the job carrying ``reply_ref`` if the server has
+        it, else yield ``JobFailed(AmbiguousSubmitError)``. Never resubmits.
+        """
+        if self._tg is None:
+            raise RuntimeError("JobWatcher.reconcile() outside 'async with flow.watch()'")
+        await self._slots.acquire()
+        entry = _Entry(key=key, params=params, tag=tag, email=_unset_to_none(params, "email"),
+                       model=_unset_to_none(params, "model"), kind=_kind_of(params),
+                       attempts=1, submitted_wall=submitted_wall or 0.0)
+        self._entries[key] = entry
+        self._pending += 1
+        error = AmbiguousSubmitError("an earlier run was interrupted after sending this "
+                                     "submit.", reply_ref=reply_ref)
+        self._tg.start_soon(self._guarded, self._reconcile(entry, error))
+
+    async def _guarded(self, coro: Any) -> None:
+        try:
+            await coro
+        except Exception as exc:
+            self._set_fatal(exc)
+
+    def notify(self, job: Job | str) -> bool:
+        """A ``replyUrl`` callback arrived (webhook mode, or any mode as a hint).
+
+        Callbacks are untrusted triggers: a payload saying the job finished makes the
+        watcher read ``GET /jobs/{jobid}`` now; ``created``/``started`` payloads,
+        duplicates and callbacks after the outcome are ignored.
+
+        Args:
+            job: the decoded callback payload, or just a job id.
+
+        Returns:
+            ``True`` if the job belongs to this watcher, ``False`` for a job it never
+            submitted (the caller may log it; nothing else happens).
+        """
+        from flowapi.resources.jobs import normalize_listing_id
+
+        jobid = normalize_listing_id(job if isinstance(job, str) else job.jobid)
+        key = self._by_jobid.get(jobid)
+        entry = self._entries.get(key) if key is not None else None
+        if entry is None:
+            return jobid in self._known_jobids
+        if entry.done or (not isinstance(job, str) and not job.is_finished):
+            return True
+        self.stats.notified += 1
+        self._schedule(_POLL, entry, self._clock.now())
+        return True
 
     def _accepted(self, entry: _Entry, jobid: str, job: Job | None,
-                  accepted_at: float | None) -> None:
+                  accepted_at: float | None, *, check_now: bool = False) -> None:
         now = self._clock.now()
+        self._by_jobid[jobid] = entry.key
+        self._known_jobids.add(jobid)
         entry.jobid = jobid
         entry.job = job
         entry.accepted_at = now if accepted_at is None else accepted_at
         entry.deadline = None if self.job_timeout is None else entry.accepted_at + self.job_timeout
         entry.polls = 0
         entry.fallback = self.mode == "poll"
-        entry.ripe_at = entry.accepted_at + self.poll_policy.first_delay(entry.model, entry.kind)
+        if self.mode == "webhook":
+            entry.ripe_at = entry.accepted_at + self.listing_interval
+        else:
+            entry.ripe_at = entry.accepted_at + self.poll_policy.first_delay(entry.model,
+                                                                             entry.kind)
+        if check_now:  # adopted after a restart: it may have finished meanwhile
+            entry.ripe_at = now
         self._set_state(entry, "running")
         if self.journal is not None:
             self.journal.record_jobid(entry.key, jobid)
@@ -393,7 +533,7 @@ class JobWatcher:
                     else:
                         await self._clock.sleep(delay)
                 self._wake = None
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._set_fatal(exc)
 
     def _dispatch(self, kind: int, key: str, seq: int, due: float) -> None:
@@ -416,7 +556,7 @@ class JobWatcher:
     async def _poll(self, entry: _Entry) -> None:
         try:
             await self._poll_inner(entry)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._set_fatal(exc)
 
     async def _poll_inner(self, entry: _Entry) -> None:
@@ -462,7 +602,7 @@ class JobWatcher:
     async def _list_tick(self) -> None:
         try:
             await self._list_inner()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._set_fatal(exc)
 
     async def _list_inner(self) -> None:
@@ -532,6 +672,8 @@ class JobWatcher:
         if self.journal is not None:
             self.journal.record_outcome(entry.key, outcome)
         del self._entries[entry.key]
+        if entry.jobid is not None:
+            self._by_jobid.pop(entry.jobid, None)
         self._pending -= 1
         self._slots.release()
         self._send.send_nowait(outcome)

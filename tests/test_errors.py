@@ -78,11 +78,14 @@ def test_messages_say_what_to_do() -> None:
                            text="", headers={}, retry_at=123.0, scope="model",
                            email="a@b.c", model="veo-3.1-fast")
     assert isinstance(err, RateLimitError)
-    assert err.retry_at == 123.0 and err.scope == "model" and err.model == "veo-3.1-fast"
+    assert err.retry_at == 123.0
+    assert err.scope == "model"
+    assert err.model == "veo-3.1-fast"
     assert "UTC midnight" in str(err)
     err596 = error_for_status(596, method="GET", url="u", error_text="Failed", reason=None,
                               body=None, text="", headers={})
-    assert "POST /accounts" in str(err596) and "DELETE /accounts" in str(err596)
+    assert "POST /accounts" in str(err596)
+    assert "DELETE /accounts" in str(err596)
     nea = error_for_status(429, method="POST", url="u", error_text="no_eligible_account",
                            reason="no_eligible_account", body=None, text="", headers={},
                            skip_reasons=[("a@b.c", "PUBLIC_ERROR_USER_QUOTA_REACHED", "*")],

@@ -32,7 +32,9 @@ def test_safe_filename(name: str, suffix: str, expected: str) -> None:
 @given(st.text(max_size=400))
 def test_safe_filename_never_escapes(name: str) -> None:
     out = safe_filename(name, suffix=".mp4")
-    assert "/" not in out and "\\" not in out and ".." not in out
+    assert "/" not in out
+    assert "\\" not in out
+    assert ".." not in out
     assert not out.startswith(".")
     assert 0 < len(out) <= 160
     assert Path(out).name == out
@@ -54,7 +56,7 @@ async def test_atomic_write_leaves_nothing_on_error(tmp_path: Path) -> None:
         raise OSError("disk went away")
 
     other = tmp_path / "sub" / "other.bin"
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="disk went away"):
         await atomic_write_stream(other, bad())
     assert not other.exists()
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.bin"]

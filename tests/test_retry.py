@@ -111,9 +111,9 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
 
 
 def test_policy_rejects_nonsense() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="attempts"):
         RetryPolicy(attempts=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="jitter"):
         RetryPolicy(jitter=2)
     assert RetryPolicy.none().attempts == 1
 

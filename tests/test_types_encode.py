@@ -9,12 +9,11 @@ from typing import Any
 
 import msgspec
 import pytest
-
-from flowapi import InvalidParamsError
-from flowapi._capabilities import validate
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flowapi import InvalidParamsError
+from flowapi._capabilities import validate
 from flowapi.types import (
     UNSET,
     AccountParams,

@@ -17,7 +17,7 @@ from flowapi._errors import JobFailedError
 from flowapi._polling import PollPolicy
 from flowapi._session import FlowSession
 from flowapi.cli._endpoint_output import Output, download_media, info
-from flowapi.cli._endpoint_params import UsageError, add_params_options, build_params
+from flowapi.cli._endpoint_params import UsageError, build_params
 from flowapi.types._base import UNSET, WireParams
 from flowapi.types.characters import CharacterParams
 from flowapi.types.images import ImageParams, ImageUpscaleParams
@@ -121,6 +121,7 @@ def simple(call: Callable[[FlowSession, argparse.Namespace], Awaitable[Any]]) ->
 
 
 def accounts_create(args: argparse.Namespace, out: Output) -> Action:
+    """``accounts create``: POST /accounts with --cookies or the --cookies-file text."""
     if args.cookies_file is not None:
         try:
             cookies = (sys.stdin.read() if str(args.cookies_file) == "-"
@@ -139,10 +140,12 @@ def accounts_create(args: argparse.Namespace, out: Output) -> Action:
 
 
 def provider_dest(name: str) -> str:
+    """The argparse ``dest`` of ``--<provider>`` (``2Captcha`` is not an identifier)."""
     return f"provider_{name}"
 
 
 def captcha_set_providers(args: argparse.Namespace, out: Output) -> Action:
+    """``captcha set-providers``: POST /accounts/captcha-providers with the given keys."""
     keys = {name: value for name in CAPTCHA_PROVIDERS
             if (value := getattr(args, provider_dest(name))) is not None}
     if not keys:
@@ -161,6 +164,7 @@ def captcha_set_providers(args: argparse.Namespace, out: Output) -> Action:
 
 
 def images_create(args: argparse.Namespace, out: Output) -> Action:
+    """``images create``: POST /images; ``--download DIR`` saves every image."""
     params = _params(args, ImageParams)
 
     async def action(flow: FlowSession) -> int:
@@ -174,6 +178,7 @@ def images_create(args: argparse.Namespace, out: Output) -> Action:
 
 
 def images_upscale(args: argparse.Namespace, out: Output) -> Action:
+    """``images upscale``: POST /images/upscale; ``--out FILE`` writes ``encodedImage``."""
     params = _params(args, ImageUpscaleParams)
 
     async def action(flow: FlowSession) -> int:
@@ -249,6 +254,7 @@ def parse_clip(text: str) -> ConcatClip:
 
 
 def videos_gif(args: argparse.Namespace, out: Output) -> Action:
+    """``videos gif``: POST /videos/gif; ``--out FILE`` writes ``encodedGif``."""
     async def action(flow: FlowSession) -> int:
         result = await flow.videos.gif(args.media_generation_id)
         out.emit(result)
@@ -257,6 +263,8 @@ def videos_gif(args: argparse.Namespace, out: Output) -> Action:
 
 
 def videos_concatenate(args: argparse.Namespace, out: Output) -> Action:
+    """``videos concatenate``: POST /videos/concatenate; ``--out FILE`` writes
+    ``encodedVideo``."""
     clips: list[ConcatClip | str] = [parse_clip(c) for c in args.clips]
 
     async def action(flow: FlowSession) -> int:
@@ -272,6 +280,7 @@ def videos_concatenate(args: argparse.Namespace, out: Output) -> Action:
 
 
 def create(cls: type[VoiceParams | CharacterParams]) -> Prepare:
+    """``voices create`` / ``characters create``: POST /voices or /characters."""
     def prepare(args: argparse.Namespace, out: Output) -> Action:
         params = _params(args, cls)
 
@@ -286,6 +295,7 @@ def create(cls: type[VoiceParams | CharacterParams]) -> Prepare:
 
 
 def jobs_wait(args: argparse.Namespace, out: Output) -> Action:
+    """``jobs wait``: poll GET /jobs/{jobid} until the job finishes; print the final record."""
     _poll_policy(args)
 
     async def action(flow: FlowSession) -> int:

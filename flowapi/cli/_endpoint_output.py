@@ -69,6 +69,16 @@ def info(message: str, token: str | None = None) -> None:
     print(f"flowapi: {redact(message, token)}", file=sys.stderr)
 
 
+def _drop_empty_jobid_alias(data: Any) -> Any:
+    """Models carry both spellings of the job id (``jobid`` on async bodies, ``jobId`` on
+    sync ones); print only the one the server sent."""
+    if isinstance(data, dict) and "jobid" in data and "jobId" in data:
+        for key, other in (("jobid", "jobId"), ("jobId", "jobid")):
+            if data[key] == "" and data[other]:
+                return {k: v for k, v in data.items() if k != key}
+    return data
+
+
 @dataclass(frozen=True, slots=True)
 class Output:
     """How a command prints its response.
@@ -87,7 +97,7 @@ class Output:
 
     def render(self, obj: Any) -> str:
         """The response as pretty-printed JSON text (wire names)."""
-        data = msgspec.to_builtins(obj)
+        data = _drop_empty_jobid_alias(msgspec.to_builtins(obj))
         if self.saved or not self.raw:
             data = elide_base64(data, self.hint)
         text = msgspec.json.format(msgspec.json.encode(data), indent=2).decode()

@@ -14,6 +14,7 @@ import argparse
 import ast
 import functools
 import inspect
+import itertools
 import re
 import sys
 import types
@@ -78,10 +79,15 @@ _ROLE = re.compile(r":[a-z:]+:`~?(?:[^`<]*<)?([^`>]+)>?`")
 _LITERAL = re.compile(r"``([^`]*)``")
 
 
-def _clean_doc(text: str) -> str:
-    """One line of plain text from an RST-flavoured docstring, safe for argparse help."""
+def _clean_doc(text: str, wire_names: dict[str, str] | None = None) -> str:
+    """One line of plain text from an RST-flavoured docstring, safe for argparse help.
+
+    ``wire_names`` maps Python field names to wire names, so a literal ``start_image`` in
+    a docstring reads ``startImage`` on the command line.
+    """
+    names = wire_names or {}
     text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1], text)
-    text = _LITERAL.sub(r"\1", text)
+    text = _LITERAL.sub(lambda m: names.get(m.group(1), m.group(1)), text)
     return " ".join(text.split()).replace("%", "%%")
 
 
@@ -105,17 +111,17 @@ def _class_docs(klass: type) -> dict[str, str]:
         if not (isinstance(node, ast.ClassDef) and node.name == klass.__name__):
             continue
         body = node.body
-        for stmt, after in zip(body, body[1:], strict=False):
+        for stmt, after in itertools.pairwise(body):
             if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
                     and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
                     and isinstance(after.value.value, str)):
-                docs[stmt.target.id] = _clean_doc(after.value.value)
+                docs[stmt.target.id] = after.value.value
     return docs
 
 
 @functools.cache
 def attribute_docs(cls: type) -> dict[str, str]:
-    """Field name → cleaned attribute docstring, over ``cls`` and its flowapi bases."""
+    """Field name → attribute docstring (raw), over ``cls`` and its flowapi bases."""
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
         if klass.__module__.startswith("flowapi."):
@@ -157,7 +163,7 @@ _METAVARS: dict[type | None, str] = {str: "TEXT", int: "N", float: "X", None: "J
 
 def _ordered_fields(cls: type[WireParams]) -> list[msgspec.structs.FieldInfo]:
     """The class's own fields first (in definition order), inherited ones after."""
-    own = set(cls.__dict__.get("__annotations__", {}))
+    own = set(inspect.get_annotations(cls))
     fields = list(msgspec.structs.fields(cls))
     return sorted(fields, key=lambda f: 0 if f.name in own else 1)
 
@@ -169,15 +175,17 @@ def add_params_options(parser: argparse.ArgumentParser, cls: type[WireParams]) -
     the parsed namespace back into a ``cls`` instance.
     """
     docs = attribute_docs(cls)
+    slots = cls._numbered_slots
+    wire_names = {f.name: (f"{slots[f.name]}N" if f.name in slots else f.encode_name)
+                  for f in msgspec.structs.fields(cls)}
     group = parser.add_argument_group(
         f"request body ({cls.__name__}; the API's own field names)",
         "Every field of the body as a flag. Flags override the same field given in --json.")
-    slots = cls._numbered_slots
     wires: list[str] = []
     for info in _ordered_fields(cls):
-        doc = docs.get(info.name, "")
-        if info.required:
-            doc = f"(required) {doc}".rstrip()
+        doc = _clean_doc(docs.get(info.name, ""), wire_names)
+        if info.required and not doc.startswith("Required"):
+            doc = f"Required. {doc}".rstrip()
         prefix = slots.get(info.name)
         if prefix is not None:
             top = slot_maximum(prefix)

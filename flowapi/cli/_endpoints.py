@@ -28,7 +28,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from flowapi._capabilities import CAPTCHA_PROVIDERS
 from flowapi._errors import (
@@ -51,7 +51,8 @@ from flowapi.types.voices import VoiceParams
 __all__ = ["register_endpoint_commands", "run_endpoint_command"]
 
 ConnectionArgs = Callable[[argparse.ArgumentParser], None]
-SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
+if TYPE_CHECKING:
+    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ def _params_command(group: _Group, name: str, endpoint: str, summary: str, prepa
 
 def _add_raw(parser: argparse.ArgumentParser, what: str = "base64 payloads") -> None:
     parser.add_argument("--raw", action="store_true",
-                        help=f"print {what} inline instead of a '<N bytes base64>' "
+                        help=f"print {what} in the JSON instead of a '<N bytes base64>' "
                              "placeholder (ignored with --out)")
 
 
@@ -255,7 +256,7 @@ def _images(g: _Group) -> None:
                         act.images_create, ImageParams, base64_hint="--download")
     p.add_argument("--download", type=Path, default=None, metavar="DIR",
                    help="save every image into DIR (from its URL or inline base64)")
-    _add_raw(p, "inline encodedImage data")
+    _add_raw(p, "encodedImage data")
     p = _params_command(g, "upscale", "POST /images/upscale",
                         "upscale an image to 2k or 4k", act.images_upscale, ImageUpscaleParams,
                         base64_hint="--out")
@@ -283,7 +284,7 @@ def _videos(g: _Group) -> None:
                        help="with --async: wait for the job (flow.jobs.wait) and print the "
                             "final record")
         _add_wait_options(p)
-        _add_raw(p, "inline rawBytes")
+        _add_raw(p, "rawBytes")
     p = g.add("gif", "POST /videos/gif", "make an animated GIF preview of a video",
               act.videos_gif, base64_hint="--out")
     p.add_argument("media_generation_id", metavar="MEDIA_ID",
@@ -337,7 +338,7 @@ def _jobs(g: _Group) -> None:
               act.simple(lambda flow, args: flow.jobs.get(args.jobid)),
               details="Records are kept 7 days (410 after).")
     p.add_argument("jobid", metavar="JOBID", help="the job id")
-    _add_raw(p, "inline rawBytes")
+    _add_raw(p, "rawBytes")
     p = g.add("list", "GET /jobs", "load-balancing statistics and running jobs",
               act.simple(lambda flow, args: flow.jobs.list(args.options)))
     p.add_argument("--options", choices=("summary", "executing", "history"), default="summary",
@@ -348,4 +349,4 @@ def _jobs(g: _Group) -> None:
               details="Prints the final record; a failed job is printed too and exits 1.")
     p.add_argument("jobid", metavar="JOBID", help="the job id")
     _add_wait_options(p)
-    _add_raw(p, "inline rawBytes")
+    _add_raw(p, "rawBytes")

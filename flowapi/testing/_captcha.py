@@ -30,7 +30,13 @@ PROVIDERS: tuple[str, ...] = (
 """Configurable providers, in the default order (supplement §2)."""
 
 _STATS_PROVIDERS = (*PROVIDERS, "UserProvided")
-_SKU = {"free": "FREE", "plus": "G1_PLUS", "pro": "G1_TIER2", "ultra": "WS_ULTRA", "ultra-200": "WS_ULTRA"}
+_SKU = {
+    "free": "FREE",
+    "plus": "G1_PLUS",
+    "pro": "G1_TIER2",
+    "ultra": "WS_ULTRA",
+    "ultra-200": "WS_ULTRA",
+}
 _ROUTE_SLUG = {
     "POST videos": "post-videos",
     "POST videos/extend": "post-videos-extend",
@@ -86,7 +92,9 @@ class CaptchaState:
 
     def validate(self, body: dict[str, Any], *, with_code: bool = False) -> None:
         """Check ``captchaToken`` / ``captchaRetry`` / ``captchaOrder`` (400 on violations)."""
-        given = [k for k in ("captchaToken", "captchaRetry", "captchaOrder") if body.get(k) is not None]
+        given = [
+            k for k in ("captchaToken", "captchaRetry", "captchaOrder") if body.get(k) is not None
+        ]
         if len(given) > 1:
             raise ApiError.bad_request(
                 "Parameters captchaToken, captchaRetry and captchaOrder are mutually exclusive",
@@ -95,12 +103,15 @@ class CaptchaState:
         if "captchaToken" in given and (
             not isinstance(body["captchaToken"], str) or not body["captchaToken"].strip()
         ):
-            raise ApiError.bad_request("Parameter captchaToken must be a non-empty string", with_code=with_code)
+            raise ApiError.bad_request(
+                "Parameter captchaToken must be a non-empty string", with_code=with_code
+            )
         if "captchaRetry" in given:
             v = body["captchaRetry"]
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10:
                 raise ApiError.bad_request(
-                    "Parameter captchaRetry must be an integer between 1 and 10", with_code=with_code
+                    "Parameter captchaRetry must be an integer between 1 and 10",
+                    with_code=with_code,
                 )
         if "captchaOrder" in given:
             v = body["captchaOrder"]
@@ -112,7 +123,9 @@ class CaptchaState:
                 )
             for n in names:
                 if n not in PROVIDERS:
-                    raise ApiError.bad_request(f"Unsupported captcha provider {n} in captchaOrder", with_code=with_code)
+                    raise ApiError.bad_request(
+                        f"Unsupported captcha provider {n} in captchaOrder", with_code=with_code
+                    )
                 if n not in self.providers:
                     raise ApiError.bad_request(
                         f"Captcha provider {n} has no API key configured", with_code=with_code
@@ -124,7 +137,9 @@ class CaptchaState:
         configured = [p for p in PROVIDERS if p in self.providers]
         return configured or ["CapSolver"]
 
-    def solve(self, body: dict[str, Any], rng: random.Random, *, rejected: bool = False) -> dict[str, Any]:
+    def solve(
+        self, body: dict[str, Any], rng: random.Random, *, rejected: bool = False
+    ) -> dict[str, Any]:
         """Simulate solving: the full ``captcha`` block (with ``attempts``).
 
         ``rejected`` → every attempt of ``captchaRetry`` (default 3) "succeeded" but Google
@@ -174,7 +189,10 @@ class CaptchaState:
     ) -> None:
         """Log one captcha use (one row per attempt) for ``GET accounts/captcha-stats``."""
         d = datetime.fromtimestamp(t, tz=UTC)
-        job = d.strftime("%Y%m%d%H%M%S") + f"{d.microsecond // 1000:03d}-user:{self.uid}-bot:google-flow"
+        job = (
+            d.strftime("%Y%m%d%H%M%S")
+            + f"{d.microsecond // 1000:03d}-user:{self.uid}-bot:google-flow"
+        )
         attempts = captcha.get("attempts") or []
         for n, a in enumerate(attempts, start=1):
             final = n == len(attempts)
@@ -256,7 +274,9 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     by_img: Counter[str] = Counter()
     by_vid: Counter[str] = Counter()
     for r in rows:
-        key = str(r["statusCode"]) + (f":{r['reason']}" if r["statusCode"] == 429 and r.get("reason") else "")
+        key = str(r["statusCode"]) + (
+            f":{r['reason']}" if r["statusCode"] == 429 and r.get("reason") else ""
+        )
         (by_img if r["pageAction"] == "IMAGE_GENERATION" else by_vid)[key] += 1
     size_p, rate_p = _rate(rows, "provider")
     size_t, rate_t = _rate(rows, "tier")

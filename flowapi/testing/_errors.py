@@ -68,7 +68,9 @@ class ApiError(Exception):
     @classmethod
     def foreign_ref(cls, uid: int, what: str) -> ApiError:
         """403 ``Unauthorized access to user:{uid} detected in {what} reference``."""
-        return cls(403, {"error": f"Unauthorized access to user:{uid} detected in {what} reference"})
+        return cls(
+            403, {"error": f"Unauthorized access to user:{uid} detected in {what} reference"}
+        )
 
     @classmethod
     def payment_required(cls) -> ApiError:
@@ -123,7 +125,9 @@ class ApiError(Exception):
             "error": "no_eligible_account",
             "message": message,
             "retryAfter": when,
-            "skipReasons": [{"email": q.email, "reason": q.reason, "model": q.model} for q in skips],
+            "skipReasons": [
+                {"email": q.email, "reason": q.reason, "model": q.model} for q in skips
+            ],
         }
         return cls(
             429, body, headers={"Retry-After": str(retry_after_seconds(until, now))}, fault=fault
@@ -133,7 +137,11 @@ class ApiError(Exception):
     def unavailable(cls, *, fault: str | None = None) -> ApiError:
         """503 transient Google outage."""
         body = {
-            "error": {"code": 503, "message": "Service temporarily unavailable.", "status": "UNAVAILABLE"}
+            "error": {
+                "code": 503,
+                "message": "Service temporarily unavailable.",
+                "status": "UNAVAILABLE",
+            }
         }
         return cls(503, body, fault=fault, stats="failed")
 
@@ -167,7 +175,9 @@ class ApiError(Exception):
                 "captcha": captcha,
                 "error": {
                     "code": 403,
-                    "details": [{"@type": _ERROR_INFO, "reason": "PUBLIC_ERROR_SOMETHING_WENT_WRONG"}],
+                    "details": [
+                        {"@type": _ERROR_INFO, "reason": "PUBLIC_ERROR_SOMETHING_WENT_WRONG"}
+                    ],
                     "message": "reCAPTCHA evaluation failed",
                     "status": "PERMISSION_DENIED",
                 },
@@ -197,7 +207,9 @@ class ApiError(Exception):
     @classmethod
     def internal(cls, *, fault: str | None = None) -> ApiError:
         """500 ``INTERNAL`` (images 500 tab; used for ``poll_500``)."""
-        body = {"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}
+        body = {
+            "error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}
+        }
         return cls(500, body, fault=fault, stats="failed")
 
 

@@ -5,37 +5,52 @@ A :class:`Faults` is an ordered list of :class:`FaultRule` plus a seed. Each rul
 request, in request-arrival order, with seeded random streams, so a run with the same
 seed and the same client behaviour injects the same faults.
 
-Fault kinds (``route=None`` applies to the default routes listed):
+Fault kinds (with ``route=None`` a rule applies to the default routes in brackets):
 
-=====================  ==========================================================  =====================
-kind                   effect                                                      default routes
-=====================  ==========================================================  =====================
-``throttled``          429 ``PUBLIC_ERROR_USER_REQUESTS_THROTTLED``; quarantines the   generation POSTs
-                       account ~30 min
-``user_quota``         429 ``PUBLIC_ERROR_USER_QUOTA_REACHED``; account ~30 min        generation POSTs
-``model_quota``        429 ``PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED``; that model  generation POSTs
-                       on that account until the next UTC midnight
-``low_score``          429 ``PUBLIC_ERROR_UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC``; 60 s,   generation POSTs
-                       no quarantine
-``no_eligible``        429 ``no_eligible_account`` (forced)                            POST videos, images
-``unavailable``        503 ``UNAVAILABLE`` (transient)                                 generation POSTs
-``captcha_failed``     503 ``Captcha service failed: ERROR_ZERO_BALANCE``              generation POSTs
-``captcha_quality``    403 with a ``captcha_quality:`` error prefix                    generation POSTs
-``session_error``      596 ``Failed to refresh session``                               generation POSTs
-``timeout_408``        408 polling timeout, no job                                     generation POSTs
-``poll_500``           500 ``INTERNAL``                                                GET jobs, jobs/{jobid}
-``moderation``         job created, ends ``failed`` with                               job-creating POSTs
-                       ``PUBLIC_ERROR_UNSAFE_GENERATION`` (sync: 400)
-``job_error``          job created, ends ``failed`` with ``API error: 500``            job-creating POSTs
-``slow``               response delayed by ``delay`` simulated seconds                 every API route
-``reset_before``       TCP connection dropped before the request is read; no job       every API route
-``reset_after_create`` job created (real, it runs), connection dropped, no response    job-creating POSTs
-``bad_json``           response body replaced by malformed JSON (status kept)          every API route
-``huge_body``          response JSON padded to ~16 MiB (status kept)                   every API route
-``truncated_media``    media origin sends fewer bytes than Content-Length, closes      GET media
-``webhook_drop``       a replyUrl callback is not sent                                 webhooks
-``webhook_duplicate``  a replyUrl callback is sent twice                               webhooks
-=====================  ==========================================================  =====================
+``throttled``
+    429 ``PUBLIC_ERROR_USER_REQUESTS_THROTTLED``; quarantines the account ~30 min
+    [generation POSTs].
+``user_quota``
+    429 ``PUBLIC_ERROR_USER_QUOTA_REACHED``; quarantines the account ~30 min [generation].
+``model_quota``
+    429 ``PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED``; quarantines that model on that
+    account until the next UTC midnight of the simulated clock [generation].
+``low_score``
+    429 ``PUBLIC_ERROR_UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC``; 60 s, no quarantine [generation].
+``no_eligible``
+    429 ``no_eligible_account`` (forced, ``Retry-After: 60``) [POST videos, POST images].
+``unavailable``
+    503 ``UNAVAILABLE`` (transient) [generation].
+``captcha_failed``
+    503 ``Captcha service failed: ERROR_ZERO_BALANCE`` [generation].
+``captcha_quality``
+    403 whose ``error`` starts with ``captcha_quality:`` [generation].
+``session_error``
+    596 ``Failed to refresh session: ...`` [generation].
+``timeout_408``
+    408 polling timeout; no job [generation].
+``poll_500``
+    500 ``INTERNAL`` [GET jobs, GET jobs/{jobid}].
+``moderation``
+    the job is created and ends ``failed`` with ``PUBLIC_ERROR_UNSAFE_GENERATION``; a sync
+    call answers 400 with that body [job-creating POSTs].
+``job_error``
+    the job is created and ends ``failed`` with ``API error: 500`` [job-creating POSTs].
+``slow``
+    the response is delayed by ``delay`` simulated seconds [every API route].
+``reset_before``
+    the TCP connection is reset before the request is read; no job [every API route].
+``reset_after_create``
+    the job is created (it is real and runs), then the connection is reset without a
+    response: the duplicate trap [job-creating POSTs].
+``bad_json``
+    the response body is replaced by malformed JSON, status kept [every API route].
+``huge_body``
+    the response JSON gets a ~16 MiB ``_padding`` field, status kept [every API route].
+``truncated_media``
+    the media origin sends half of ``Content-Length``, then closes [GET media].
+``webhook_drop`` / ``webhook_duplicate``
+    a ``replyUrl`` callback is not sent / sent twice [webhooks].
 
 "Generation POSTs" are ``POST videos``, ``POST videos/extend``, ``POST videos/upscale``,
 ``POST images`` and ``POST images/upscale``; "job-creating POSTs" are the same minus
@@ -87,7 +102,13 @@ __all__ = [
 ]
 
 GATED_ROUTES = frozenset(
-    {"POST videos", "POST videos/extend", "POST videos/upscale", "POST images", "POST images/upscale"}
+    {
+        "POST videos",
+        "POST videos/extend",
+        "POST videos/upscale",
+        "POST images",
+        "POST images/upscale",
+    }
 )
 """Generation POSTs: faults for these are evaluated after routing, in arrival order."""
 
@@ -124,6 +145,9 @@ _OTHER_KINDS = frozenset(
 )
 
 FAULT_KINDS = ERROR_KINDS | OUTCOME_KINDS | DELIVERY_KINDS | _OTHER_KINDS
+_WEBHOOK_KINDS = frozenset({"webhook_drop", "webhook_duplicate"})
+_ARRIVAL_KINDS = frozenset({"slow", "reset_before"})
+_MEDIA_KINDS = frozenset({"truncated_media"})
 """Every supported fault kind."""
 
 _ANY_API = "*api*"
@@ -422,45 +446,40 @@ class FaultEngine:
         """
         d = FaultDecision()
         rules = self.faults.rules
+
+        def fires(i: int, r: FaultRule, kinds: frozenset[str]) -> bool:
+            return (
+                r.kind in kinds
+                and r.applies_to(route)
+                and self._filters_ok(r, email, model)
+                and self._try(i, r, phase)
+            )
+
+        if phase == "webhook":
+            for i, r in enumerate(rules):
+                if fires(i, r, _WEBHOOK_KINDS):
+                    d.webhook_drop |= r.kind == "webhook_drop"
+                    d.webhook_duplicate |= r.kind == "webhook_duplicate"
+            return d
         if phase in {"pre", "media"}:
             for i, r in enumerate(rules):
-                if r.kind in {"slow", "reset_before"} and r.applies_to(route):
-                    if not self._filters_ok(r, email, model) or not self._try(i, r, phase):
-                        continue
+                if fires(i, r, _ARRIVAL_KINDS):
                     if r.kind == "slow":
                         d.delay += r.delay
                     else:
                         d.reset_before = True
-            if d.reset_before:
+            if d.reset_before or (phase == "pre" and gated):
                 return d
             if phase == "media":
-                for i, r in enumerate(rules):
-                    if r.kind == "truncated_media" and r.applies_to(route):
-                        if self._filters_ok(r, email, model) and self._try(i, r, phase):
-                            d.truncate = True
-                            break
+                d.truncate = any(fires(i, r, _MEDIA_KINDS) for i, r in enumerate(rules))
                 return d
-            if gated:
+        for i, r in enumerate(rules):
+            if fires(i, r, ERROR_KINDS):
+                d.error = r
                 return d
-        if phase == "webhook":
-            for i, r in enumerate(rules):
-                if r.kind in {"webhook_drop", "webhook_duplicate"} and r.applies_to(route):
-                    if self._filters_ok(r, email, model) and self._try(i, r, phase):
-                        if r.kind == "webhook_drop":
-                            d.webhook_drop = True
-                        else:
-                            d.webhook_duplicate = True
-            return d
         for i, r in enumerate(rules):
-            if r.kind in ERROR_KINDS and r.applies_to(route) and self._filters_ok(r, email, model):
-                if self._try(i, r, phase):
-                    d.error = r
-                    return d
-        for i, r in enumerate(rules):
-            if not (r.applies_to(route) and self._filters_ok(r, email, model)):
-                continue
-            if r.kind in OUTCOME_KINDS and d.outcome is None and self._try(i, r, phase):
+            if d.outcome is None and fires(i, r, OUTCOME_KINDS):
                 d.outcome = r
-            elif r.kind in DELIVERY_KINDS and d.delivery is None and self._try(i, r, phase):
+            elif d.delivery is None and fires(i, r, DELIVERY_KINDS):
                 d.delivery = r
         return d

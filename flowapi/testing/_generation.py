@@ -15,7 +15,15 @@ from typing import Any
 
 from aiohttp import web
 
-from ._accounts import LOW_SCORE, MODEL_QUOTA, THROTTLED, USER_QUOTA, FakeAccount, Quarantine
+from ._accounts import (
+    ACCOUNT_COOLDOWN,
+    LOW_SCORE,
+    MODEL_QUOTA,
+    THROTTLED,
+    USER_QUOTA,
+    FakeAccount,
+    Quarantine,
+)
 from ._errors import ApiError
 from ._faults import FaultRule
 from ._http import DELIVERY, REC, TICKET, WORLD, json_response
@@ -24,9 +32,10 @@ from ._net import drop_connection
 from ._payloads import created_body, failed_sync_body, sync_body
 from ._records import FakeJob
 from ._resolve import pick_account
+from ._util import next_utc_midnight
 from ._world import World
 
-__all__ = ["Admission", "admit", "deliver_job", "echo", "gated", "note_fault"]
+__all__ = ["Admission", "admit", "deliver_job", "echo", "fault_error", "gated", "note_fault"]
 
 _REASONS = {"throttled": THROTTLED, "user_quota": USER_QUOTA, "model_quota": MODEL_QUOTA}
 
@@ -113,7 +122,7 @@ def admit(
             raise err
     decision = world.engine.evaluate("gen", route, email=acct.email, model=model)
     if decision.error is not None:
-        raise _fault_error(world, decision.error, route, group, acct, model, body, job_type)
+        raise fault_error(world, decision.error, route, group, acct, model, body, job_type)
     block = world.captcha.solve(body, world.rng) if captcha else None
     if block is not None:
         world.captcha.record(
@@ -124,24 +133,33 @@ def admit(
     return Admission(acct, outcome, decision.delivery, block)
 
 
-def _fault_error(
+def fault_error(
     world: World,
     rule: FaultRule,
     route: str,
     group: str,
-    acct: FakeAccount,
+    acct: FakeAccount | None,
     model: str | None,
     body: dict[str, Any],
     job_type: str,
 ) -> ApiError:
+    """The error response of an error-kind fault; records quarantine, stats and captcha rows
+    when the target account is known."""
     kind = rule.kind
     now = world.now()
     captcha_status: int | None = None
     reason: str | None = None
     if kind in _REASONS or kind == "low_score":
         reason = _REASONS.get(kind, LOW_SCORE)
-        until = world.accounts.quarantine(acct.email, reason, model or "*", now)
-        world.stats.add_event(now, group, acct.email, "rate_limited")
+        if acct is not None:
+            until = world.accounts.quarantine(acct.email, reason, model or "*", now)
+            world.stats.add_event(now, group, acct.email, "rate_limited")
+        else:
+            until = (
+                next_utc_midnight(now)
+                if reason == MODEL_QUOTA
+                else now + (60.0 if reason == LOW_SCORE else ACCOUNT_COOLDOWN)
+            )
         err = ApiError.google_429(reason, until, now, fault=kind)
         captcha_status = 429
     elif kind == "no_eligible":
@@ -150,16 +168,17 @@ def _fault_error(
         err = ApiError.no_eligible(skips, until, now, fault=kind)
     elif kind == "captcha_quality":
         block = world.captcha.solve(body, world.rng, rejected=True)
-        attempts = len(block.get("attempts", [])) or 1
-        jobid = new_jobid(world, "v" if job_type == "video" else "i", acct.email)
+        email = acct.email if acct is not None else "unknown"
         err = ApiError.captcha_quality(
-            jobid=jobid, job_type=job_type, request=echo(body, acct.email), captcha=block,
-            attempts=attempts, created=now, now=now, fault=kind,
+            jobid=new_jobid(world, "v" if job_type == "video" else "i", email),
+            job_type=job_type, request=echo(body, email), captcha=block,
+            attempts=len(block.get("attempts", [])) or 1, created=now, now=now, fault=kind,
         )  # fmt: skip
-        world.captcha.record(
-            t=now, route=route, captcha=block, status=403, plan=acct.plan,
-            tier=acct.paygate_tier, api_ms=world.rng.randint(300, 1500), reason=LOW_SCORE,
-        )  # fmt: skip
+        if acct is not None:
+            world.captcha.record(
+                t=now, route=route, captcha=block, status=403, plan=acct.plan,
+                tier=acct.paygate_tier, api_ms=world.rng.randint(300, 1500), reason=LOW_SCORE,
+            )  # fmt: skip
     elif kind == "unavailable":
         err = ApiError.unavailable(fault=kind)
         captcha_status = 503
@@ -171,6 +190,8 @@ def _fault_error(
         err = ApiError.timeout(route, fault=kind)
     else:
         err = ApiError.internal(fault=kind)
+    if acct is None:
+        return err
     if err.stats == "failed":
         world.stats.add_event(now, group, acct.email, "failed")
     if captcha_status is not None:

@@ -39,7 +39,9 @@ _INT_FIELDS = frozenset(
 _BOOL_FIELDS = frozenset({"async"})
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """A JSON response (``application/json; charset=utf-8``)."""
     return web.Response(
         status=status,

@@ -133,7 +133,9 @@ def image_item(job: FakeJob, out: OutputMedia, media: MediaOrigin) -> dict[str, 
                 "modelNameType": m.get("model_name_type", "HARBOR_SEAL"),
                 "workflowId": out.workflow_id,
                 "fifeUrl": media.url("image", out.name, "jpg", job.finished_at + URL_TTL_OTHER),
-                "aspectRatio": IMAGE_ASPECT.get(m.get("aspect", "landscape"), "IMAGE_ASPECT_RATIO_LANDSCAPE"),
+                "aspectRatio": IMAGE_ASPECT.get(
+                    m.get("aspect", "landscape"), "IMAGE_ASPECT_RATIO_LANDSCAPE"
+                ),
                 "requestData": {
                     "promptInputs": [{"textInput": m.get("prompt", "")}],
                     "imageGenerationRequestData": {
@@ -162,7 +164,11 @@ def _failure(job: FakeJob) -> tuple[dict[str, Any], dict[str, Any]]:
             "code": 400,
         }
         return top, unsafe_generation_error()
-    top = {"error": "API error: 500", "errorDetails": "Upstream model returned an internal error", "code": 500}
+    top = {
+        "error": "API error: 500",
+        "errorDetails": "Upstream model returned an internal error",
+        "code": 500,
+    }
     return top, internal_error()
 
 
@@ -246,7 +252,9 @@ def _legacy_upscale_op(job: FakeJob, out: OutputMedia, media: MediaOrigin) -> di
                     "servingBaseUri": media.url("image", out.name, "jpg", exp),
                     "model": m.get("internal_model", "veo_3_1_upsampler_1080p"),
                     "isLooped": False,
-                    "aspectRatio": VIDEO_ASPECT.get(m.get("aspect", "landscape"), "VIDEO_ASPECT_RATIO_LANDSCAPE"),
+                    "aspectRatio": VIDEO_ASPECT.get(
+                        m.get("aspect", "landscape"), "VIDEO_ASPECT_RATIO_LANDSCAPE"
+                    ),
                 },
             },
         },

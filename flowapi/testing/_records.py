@@ -103,7 +103,7 @@ class FakeJob:
     """
 
     jobid: str
-    """Job id ``j{digits}{v|i}-u{uid}-email:{email}-bot:google-flow`` (lowercase ``jobid`` on the wire)."""
+    """Job id ``j{digits}{v|i}-u{uid}-email:{email}-bot:google-flow`` (wire name ``jobid``)."""
     type: str
     """``"video"`` or ``"image"``."""
     model: str

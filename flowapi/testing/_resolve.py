@@ -56,7 +56,8 @@ def resolve_refs(
         ref = parse_ref(value)
         if ref is None:
             msg = (
-                f"Parameter {slot} is neither a system voice name nor a recognized user voice reference-id"
+                f"Parameter {slot} is neither a system voice name nor a recognized user voice "
+                "reference-id"
                 if kind == "voice"
                 else f"Parameter {slot} has incorrect format"
             )
@@ -64,7 +65,9 @@ def resolve_refs(
         if ref.uid != world.uid:
             raise ApiError.foreign_ref(ref.uid, ref.kind)
         if ref.kind != kind:
-            raise ApiError.bad_request(f"{slot} type must be '{kind}', got '{ref.kind}'", with_code=with_code)
+            raise ApiError.bad_request(
+                f"{slot} type must be '{kind}', got '{ref.kind}'", with_code=with_code
+            )
         parsed.append((slot, ref))
     emails = {ref.email for _, ref in parsed}
     if len(emails) > 1:

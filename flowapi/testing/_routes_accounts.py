@@ -30,7 +30,12 @@ _MODELS = [
     ("veo-3.1-fast", "veo_3_1_t2v_fast_ultra", "Veo 3.1 - Fast", None),
     ("veo-3.1-quality", "veo_3_1_t2v", "Veo 3.1 - Quality", 100),
     ("veo-3.1-lite", "veo_3_1_t2v_lite_ultra", "Veo 3.1 - Lite", None),
-    ("veo-3.1-lite-low-priority", "veo_3_1_t2v_lite_low_priority_ultra", "Veo 3.1 - Lite Lower Priority", None),
+    (
+        "veo-3.1-lite-low-priority",
+        "veo_3_1_t2v_lite_low_priority_ultra",
+        "Veo 3.1 - Lite Lower Priority",
+        None,
+    ),
     ("omni-flash", "omni_flash", "Gemini Omni Flash", 25),
 ]
 
@@ -68,18 +73,28 @@ def _cookie(c: dict[str, Any], domain: str) -> dict[str, Any]:
 
 def _full(world: World, acct: FakeAccount, now: float) -> dict[str, Any]:
     expires, refresh = _session(acct, now)
-    cookies = acct.cookies or [{"name": "HSID", "value": "AYQfake"}, {"name": "SSID", "value": "Abcfake"}]
+    cookies = acct.cookies or [
+        {"name": "HSID", "value": "AYQfake"},
+        {"name": "SSID", "value": "Abcfake"},
+    ]
     rec: dict[str, Any] = {
         "created": iso(acct.created or now),
         "accountCookies": [_cookie(c, ".google.com") for c in cookies],
         "sessionCookies": [_cookie({"name": "__Host-GAPS", "value": "1:eJyfake"}, "labs.google")],
         "sessionData": {
-            "user": {"name": acct.name, "email": mask_email(acct.email), "image": "https://lh3.googleusercontent.com/a/fake"},
+            "user": {
+                "name": acct.name,
+                "email": mask_email(acct.email),
+                "image": "https://lh3.googleusercontent.com/a/fake",
+            },
             "expires": iso(expires),
             "access_token": "ya29.a0A...(redacted)",
         },
         "project": {"projectId": acct.project_id, "projectTitle": "Fake Flow project"},
-        "nextRefresh": {"messageId": f"msg-{acct.project_id[:8] if acct.project_id else 'fake'}", "scheduledFor": iso(refresh)},
+        "nextRefresh": {
+            "messageId": f"msg-{acct.project_id[:8] if acct.project_id else 'fake'}",
+            "scheduledFor": iso(refresh),
+        },
         "health": acct.health,
     }
     if acct.health == "OK":
@@ -90,9 +105,14 @@ def _full(world: World, acct: FakeAccount, now: float) -> dict[str, Any]:
                 continue
             lo, hi = world.video_seconds.get(public, (60.0, 120.0))
             m: dict[str, Any] = {
-                "key": key if acct.is_ultra or not key.endswith("_ultra") else key[: -len("_ultra")],
+                "key": key
+                if acct.is_ultra or not key.endswith("_ultra")
+                else key[: -len("_ultra")],
                 "displayName": display,
-                "supportedAspectRatios": ["VIDEO_ASPECT_RATIO_LANDSCAPE", "VIDEO_ASPECT_RATIO_PORTRAIT"],
+                "supportedAspectRatios": [
+                    "VIDEO_ASPECT_RATIO_LANDSCAPE",
+                    "VIDEO_ASPECT_RATIO_PORTRAIT",
+                ],
                 "capabilities": ["VIDEO_MODEL_CAPABILITY_TEXT", "VIDEO_MODEL_CAPABILITY_AUDIO"],
                 "videoLengthSeconds": 8,
                 "videoGenerationTimeSeconds": round((lo + hi) / 2),
@@ -138,7 +158,10 @@ async def post_accounts(request: web.Request) -> web.StreamResponse:
     rows = _parse_cookies(table)
     if not rows:
         raise ApiError.bad_request("Failed to validate cookies: 401 Unauthorized")
-    email = next((str(r["value"]) for r in rows if r["name"].lower() == "email" and "@" in str(r["value"])), None)
+    email = next(
+        (str(r["value"]) for r in rows if r["name"].lower() == "email" and "@" in str(r["value"])),
+        None,
+    )
     if email is None:
         n = len(world.accounts.accounts) + 1
         while f"fake.user{n}@gmail.com" in world.accounts.accounts:
@@ -147,7 +170,9 @@ async def post_accounts(request: web.Request) -> web.StreamResponse:
     existing = world.accounts.get(email)
     now = world.now()
     if existing is None and len(world.accounts.accounts) >= MAX_ACCOUNTS:
-        raise ApiError.bad_request(f"Maximum number of Google Flow accounts ({MAX_ACCOUNTS}) reached")
+        raise ApiError.bad_request(
+            f"Maximum number of Google Flow accounts ({MAX_ACCOUNTS}) reached"
+        )
     cookies = [r for r in rows if r["name"].lower() != "email"]
     if existing is not None:
         existing.cookies = cookies
@@ -214,7 +239,12 @@ async def get_captcha_stats(request: web.Request) -> web.StreamResponse:
 
 
 ROUTES = [
-    ("POST", "accounts/captcha-providers", "POST accounts/captcha-providers", post_captcha_providers),
+    (
+        "POST",
+        "accounts/captcha-providers",
+        "POST accounts/captcha-providers",
+        post_captcha_providers,
+    ),
     ("GET", "accounts/captcha-providers", "GET accounts/captcha-providers", get_captcha_providers),
     ("GET", "accounts/captcha-stats", "GET accounts/captcha-stats", get_captcha_stats),
     ("POST", "accounts", "POST accounts", post_accounts),

@@ -31,7 +31,8 @@ async def post_assets(request: web.Request) -> web.StreamResponse:
     ctype = request.content_type.lower()
     if ctype not in UPLOAD_TYPES:
         raise ApiError.bad_request(
-            f"Content-Type {ctype or '(none)'} is not supported. Supported: {', '.join(UPLOAD_TYPES)}"
+            f"Content-Type {ctype or '(none)'} is not supported. "
+            f"Supported: {', '.join(UPLOAD_TYPES)}"
         )
     cap = world.caps[ctype]
     declared = request.content_length
@@ -44,7 +45,9 @@ async def post_assets(request: web.Request) -> web.StreamResponse:
         raise ApiError.bad_request("File is empty")
     info = sniff(data, ctype)
     if info is None:
-        raise ApiError.bad_request(f"Unable to read {ctype} content: the file is corrupt or not {ctype}")
+        raise ApiError.bad_request(
+            f"Unable to read {ctype} content: the file is corrupt or not {ctype}"
+        )
     width, height, duration = info
     acct, _ = pick_account(world, email=email, ref_email=None, group="images", model=None)
     rec.email = acct.email
@@ -84,7 +87,9 @@ async def get_asset(request: web.Request) -> web.StreamResponse:
     if ref.uid != world.uid:
         raise ApiError.foreign_ref(ref.uid, ref.kind)
     if ref.kind not in ("image", "video"):
-        raise ApiError.bad_request(f"mediaGenerationId type must be 'image' or 'video', got '{ref.kind}'")
+        raise ApiError.bad_request(
+            f"mediaGenerationId type must be 'image' or 'video', got '{ref.kind}'"
+        )
     if world.accounts.get(ref.email) is None:
         raise ApiError.account_not_found(ref.email)
     now = world.now()

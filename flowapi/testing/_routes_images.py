@@ -24,7 +24,11 @@ from ._world import World
 
 __all__ = ["ROUTES"]
 
-_NAME_TYPE = {"nano-banana-2-lite": "HARBOR_SEAL", "nano-banana-2": "NARWHAL", "nano-banana-pro": "GEM_PIX_2"}
+_NAME_TYPE = {
+    "nano-banana-2-lite": "HARBOR_SEAL",
+    "nano-banana-2": "NARWHAL",
+    "nano-banana-pro": "GEM_PIX_2",
+}
 _DIMS = {
     "landscape": (1376, 768), "16:9": (1376, 768), "portrait": (768, 1376), "9:16": (768, 1376),
     "1:1": (1024, 1024), "4:3": (1184, 880), "3:4": (880, 1184),
@@ -42,7 +46,9 @@ async def post_images(request: web.Request) -> web.StreamResponse:
     res = resolve_refs(world, refs, email=spec.email)
     n_images = len(spec.refs) + sum(len(c.images) for c in res.characters.values())
     if n_images > 10:
-        raise ApiError.bad_request(f"Too many references: {n_images} (maximum 10 including character images)")
+        raise ApiError.bad_request(
+            f"Too many references: {n_images} (maximum 10 including character images)"
+        )
     aspect = spec.aspect
     if aspect == "auto":
         first = next(iter(res.assets.values()), None)
@@ -109,14 +115,21 @@ async def post_image_upscale(request: web.Request) -> web.StreamResponse:
                 "captcha": adm.captcha,
                 "retryAfter": iso(until),
             }
-            raise ApiError(429, err_body, headers={"Retry-After": str(retry_after_seconds(until, now))})
+            raise ApiError(
+                429, err_body, headers={"Retry-After": str(retry_after_seconds(until, now))}
+            )
         if resolution == "4k" and adm.account.plan == "free":
-            raise ApiError(403, {"error": "captcha_quality: PUBLIC_ERROR_UNUSUAL_ACTIVITY", "captcha": adm.captcha})
+            raise ApiError(
+                403,
+                {"error": "captcha_quality: PUBLIC_ERROR_UNUSUAL_ACTIVITY", "captcha": adm.captcha},
+            )
     if adm.delivery is not None:
         note_fault(request, adm.delivery.kind)
         request[DELIVERY] = adm.delivery
     await world.clock.sleep(world.rng.uniform(5.0, 15.0))
-    return json_response({"encodedImage": base64.b64encode(media_bytes("jpg")).decode(), "captcha": adm.captcha})
+    return json_response(
+        {"encodedImage": base64.b64encode(media_bytes("jpg")).decode(), "captcha": adm.captcha}
+    )
 
 
 ROUTES = [

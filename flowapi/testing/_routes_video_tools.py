@@ -51,7 +51,9 @@ async def post_concatenate(request: web.Request) -> web.StreamResponse:
     body = await read_params(request, with_code=True)
     items = body.get("media")
     if not isinstance(items, list) or not 2 <= len(items) <= 10:
-        raise ApiError.bad_request("Parameter media must be an array of 2-10 videos", with_code=True)
+        raise ApiError.bad_request(
+            "Parameter media must be an array of 2-10 videos", with_code=True
+        )
     refs: list[tuple[str, str, str]] = []
     trims: list[tuple[float, float]] = []
     for n, item in enumerate(items, start=1):
@@ -63,7 +65,9 @@ async def post_concatenate(request: web.Request) -> web.StreamResponse:
         for key in ("trimStart", "trimEnd"):
             v = item.get(key, 0)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 10:
-                raise ApiError.bad_request(f"media[{n - 1}].{key} must be a number 0-10", with_code=True)
+                raise ApiError.bad_request(
+                    f"media[{n - 1}].{key} must be a number 0-10", with_code=True
+                )
             pair.append(float(v))
         refs.append((f"media[{n - 1}].mediaGenerationId", mgid, "video"))
         trims.append((pair[0], pair[1]))

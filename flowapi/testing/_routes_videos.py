@@ -22,7 +22,13 @@ from ._world import World
 
 __all__ = ["ROUTES"]
 
-_DIMS = {"landscape": (1280, 720), "portrait": (720, 1280), "1:1": (960, 960), "4:3": (960, 720), "3:4": (720, 960)}
+_DIMS = {
+    "landscape": (1280, 720),
+    "portrait": (720, 1280),
+    "1:1": (960, 960),
+    "4:3": (960, 720),
+    "3:4": (720, 960),
+}
 
 
 def _plan_check(model: str, duration: int, count: int, *, v2v: bool = False) -> Any:
@@ -30,9 +36,17 @@ def _plan_check(model: str, duration: int, count: int, *, v2v: bool = False) -> 
         if acct.plan == "free":
             raise ApiError.payment_required()
         if model in VEO_MODELS and duration in (4, 6) and not acct.is_ultra:
-            raise ApiError.bad_request(f"Duration {duration}s is available on Google AI Ultra plans only")
+            raise ApiError.bad_request(
+                f"Duration {duration}s is available on Google AI Ultra plans only"
+            )
         if model == "veo-3.1-lite-low-priority" and acct.plan != "ultra-200":
-            raise ApiError(403, {"error": "MODEL_ACCESS_DENIED: veo-3.1-lite-low-priority requires Google AI Ultra $200"})
+            raise ApiError(
+                403,
+                {
+                    "error": "MODEL_ACCESS_DENIED: veo-3.1-lite-low-priority requires "
+                    "Google AI Ultra $200"
+                },
+            )
         cost = credits_for(model, duration=duration, ultra=acct.is_ultra, v2v=v2v) * count
         if cost > (acct.credits or 0):
             raise ApiError.payment_required()
@@ -88,7 +102,9 @@ async def post_videos(request: web.Request) -> web.StreamResponse:
             check=_plan_check(spec.model, cost_duration, spec.count, v2v=spec.mode == "v2v"),
         )  # fmt: skip
         acct = adm.account
-        cost = credits_for(spec.model, duration=cost_duration, ultra=acct.is_ultra, v2v=spec.mode == "v2v")
+        cost = credits_for(
+            spec.model, duration=cost_duration, ultra=acct.is_ultra, v2v=spec.mode == "v2v"
+        )
         cost *= spec.count
         width, height = _DIMS.get(spec.aspect, (1280, 720))
         internal = f"{'omni_flash' if omni else 'veo_3_1'}_{spec.mode}"
@@ -203,7 +219,8 @@ async def post_video_upscale(request: web.Request) -> web.StreamResponse:
             "mode": "upscale", "internal_model": f"veo_3_1_upsampler_{resolution.lower()}",
             "base_image": mgid, "project_id": acct.project_id, "captcha": adm.captcha,
             "echo": echo(body, acct.email), "origin": "upscaled", "resolution": resolution,
-            "width": 3840 if resolution == "4K" else 1920, "height": 2160 if resolution == "4K" else 1080,
+            "width": 3840 if resolution == "4K" else 1920,
+            "height": 2160 if resolution == "4K" else 1080,
         }  # fmt: skip
         key = "upscale-4k" if resolution == "4K" else "upscale"
         job = create_job(

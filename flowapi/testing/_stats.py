@@ -140,7 +140,9 @@ class StatsTracker:
         """Number of jobs not yet finished (as of the last :meth:`advance`)."""
         return len(self._active)
 
-    def listing(self, options: str, emails: list[str], healthy: list[str], now: float) -> dict[str, Any]:
+    def listing(
+        self, options: str, emails: list[str], healthy: list[str], now: float
+    ) -> dict[str, Any]:
         """The ``GET jobs`` body for ``options`` in ``summary|executing|history``."""
         self.advance(now)
         body: dict[str, Any] = {"emails": healthy}
@@ -178,7 +180,9 @@ class StatsTracker:
                     hist[job.jobid] = {
                         "email": job.email,
                         "timestamp": ms(job.created_at),
-                        "httpStatus": 200 if job.outcome == "completed" else job.failure_code or 500,
+                        "httpStatus": 200
+                        if job.outcome == "completed"
+                        else job.failure_code or 500,
                         "responseTime": round((job.finished_at - job.created_at) * 1000),
                     }
                 body[g]["history"] = hist

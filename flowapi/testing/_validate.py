@@ -42,7 +42,9 @@ IMAGE_MODELS: dict[str, str] = {
 }
 """Accepted image model → model used (aliases per supplement §9.1)."""
 _IMAGE_ASPECTS = ("16:9", "4:3", "1:1", "3:4", "9:16", "auto", "landscape", "portrait")
-_MARKER = re.compile(r"@(character|referenceImage|referenceAudio|referenceVideo|reference)_(\d+)", re.I)
+_MARKER = re.compile(
+    r"@(character|referenceImage|referenceAudio|referenceVideo|reference)_(\d+)", re.I
+)
 
 
 def check_callbacks(body: dict[str, Any], *, with_code: bool = False) -> None:
@@ -65,20 +67,26 @@ def _slots(body: dict[str, Any], prefix: str, n: int) -> dict[int, str]:
     for key in body:
         m = re.fullmatch(rf"{prefix}_(\d+)", key)
         if m and not 1 <= int(m.group(1)) <= n and body[key] not in (None, ""):
-            raise ApiError.bad_request(f"Parameter {key} is not supported (slots {prefix}_1..{prefix}_{n})")
+            raise ApiError.bad_request(
+                f"Parameter {key} is not supported (slots {prefix}_1..{prefix}_{n})"
+            )
     return out
 
 
 def _markers(prompt: str, body: dict[str, Any], allowed: set[str]) -> None:
-    canon = {"character": "character", "referenceimage": "referenceImage", "referenceaudio": "referenceAudio",
+    canon = {"character": "character", "referenceimage": "referenceImage",
+             "referenceaudio": "referenceAudio",
              "referencevideo": "referenceVideo", "reference": "reference"}  # fmt: skip
     for m in _MARKER.finditer(prompt):
         name = canon[m.group(1).lower()]
         if name not in allowed:
-            raise ApiError.bad_request(f"Inline marker @{m.group(1)}_{m.group(2)} is not supported here")
+            raise ApiError.bad_request(
+                f"Inline marker @{m.group(1)}_{m.group(2)} is not supported here"
+            )
         if body.get(f"{name}_{m.group(2)}") in (None, ""):
             raise ApiError.bad_request(
-                f"Prompt references @{name}_{m.group(2)} but parameter {name}_{m.group(2)} is missing"
+                f"Prompt references @{name}_{m.group(2)} but parameter "
+                f"{name}_{m.group(2)} is missing"
             )
 
 
@@ -118,7 +126,10 @@ def validate_video(body: dict[str, Any]) -> VideoSpec:
     aspect = str_param(body, "aspectRatio") or "landscape"
     aspects = _OMNI_ASPECTS if omni else _VEO_ASPECTS
     if aspect not in aspects:
-        raise ApiError.bad_request(f"Model '{model}' does not support aspectRatio '{aspect}'. Supported: {', '.join(aspects)}")
+        raise ApiError.bad_request(
+            f"Model '{model}' does not support aspectRatio '{aspect}'. "
+            f"Supported: {', '.join(aspects)}"
+        )
     count = int_param(body, "count", lo=1, hi=4, default=1)
     int_param(body, "seed", lo=0, hi=None, default=None)
     email = str_param(body, "email")
@@ -142,21 +153,33 @@ def validate_video(body: dict[str, Any]) -> VideoSpec:
     frames = spec.start is not None
     refs = bool(spec.images or spec.characters)
     if frames and (refs or spec.video):
-        raise ApiError.bad_request("startImage/endImage cannot be combined with referenceImage_*, character_* or referenceVideo_1")
+        raise ApiError.bad_request(
+            "startImage/endImage cannot be combined with referenceImage_*, character_* "
+            "or referenceVideo_1"
+        )
     if spec.video and not omni:
-        raise ApiError.bad_request(f"referenceVideo_1 (V2V edit) is supported by omni-flash only, not '{model}'")
-    if (body.get("startFrameIndex_1") is not None or body.get("endFrameIndex_1") is not None) and not spec.video:
+        raise ApiError.bad_request(
+            f"referenceVideo_1 (V2V edit) is supported by omni-flash only, not '{model}'"
+        )
+    if (
+        body.get("startFrameIndex_1") is not None or body.get("endFrameIndex_1") is not None
+    ) and not spec.video:
         raise ApiError.bad_request("startFrameIndex_1/endFrameIndex_1 require referenceVideo_1")
     if spec.video:
         spec.mode = "v2v"
         if body.get("duration") is not None:
-            raise ApiError.bad_request("Parameter duration is not accepted with referenceVideo_1 (output matches the trim window)")
+            raise ApiError.bad_request(
+                "Parameter duration is not accepted with referenceVideo_1 "
+                "(output matches the trim window)"
+            )
         spec.start_frame = int_param(body, "startFrameIndex_1", lo=0, hi=239, default=0)
         spec.end_frame = int_param(body, "endFrameIndex_1", lo=1, hi=240, default=None)
         if spec.end_frame is not None and spec.end_frame <= (spec.start_frame or 0):
             raise ApiError.bad_request("endFrameIndex_1 must be greater than startFrameIndex_1")
         if len(spec.images) + 0 > 5 or any(i > 5 for i in spec.images):
-            raise ApiError.bad_request("V2V edit supports up to 5 reference images (referenceImage_1..5)")
+            raise ApiError.bad_request(
+                "V2V edit supports up to 5 reference images (referenceImage_1..5)"
+            )
         if any(i > 3 for i in spec.audios):
             raise ApiError.bad_request("V2V edit supports up to 3 voices (referenceAudio_1..3)")
         return spec
@@ -172,21 +195,32 @@ def validate_video(body: dict[str, Any]) -> VideoSpec:
         if omni and spec.audios:
             raise ApiError.bad_request("omni-flash frames mode does not accept referenceAudio_*")
         if spec.audios:
-            raise ApiError.bad_request("referenceAudio_* requires R2V mode (a referenceImage_* or character_*)")
+            raise ApiError.bad_request(
+                "referenceAudio_* requires R2V mode (a referenceImage_* or character_*)"
+            )
         return spec
     if refs:
         spec.mode = "r2v"
         if model == "veo-3.1-quality":
-            raise ApiError.bad_request("Model 'veo-3.1-quality' does not support R2V mode (MULTI_REFERENCE_NO_STYLE)")
+            raise ApiError.bad_request(
+                "Model 'veo-3.1-quality' does not support R2V mode (MULTI_REFERENCE_NO_STYLE)"
+            )
         if not omni:
             if any(i > 3 for i in spec.images):
                 raise ApiError.bad_request(f"Model '{model}' supports referenceImage_1..3 only")
             if spec.duration != 8:
-                raise ApiError.bad_request(f"Model '{model}' supports R2V (reference images, characters) in 8s only")
+                raise ApiError.bad_request(
+                    f"Model '{model}' supports R2V (reference images, characters) in 8s only"
+                )
             if any(i > 1 for i in spec.audios):
-                raise ApiError.bad_request(f"Model '{model}' supports a single voice (referenceAudio_1)")
+                raise ApiError.bad_request(
+                    f"Model '{model}' supports a single voice (referenceAudio_1)"
+                )
     elif spec.audios:
-        raise ApiError.bad_request("A voice needs a face: referenceAudio_* requires a referenceImage_*, character_* or referenceVideo_1")
+        raise ApiError.bad_request(
+            "A voice needs a face: referenceAudio_* requires a referenceImage_*, "
+            "character_* or referenceVideo_1"
+        )
     return spec
 
 
@@ -210,7 +244,9 @@ def validate_image(body: dict[str, Any]) -> ImageSpec:
     assert prompt is not None
     requested = str_param(body, "model") or "nano-banana-2-lite"
     if requested not in IMAGE_MODELS:
-        raise ApiError.bad_request(f"Invalid model '{requested}'. Supported: {', '.join(IMAGE_MODELS)}")
+        raise ApiError.bad_request(
+            f"Invalid model '{requested}'. Supported: {', '.join(IMAGE_MODELS)}"
+        )
     count = int_param(body, "count", lo=1, hi=4, default=4)
     int_param(body, "seed", lo=0, hi=None, default=None)
     check_callbacks(body)
@@ -218,8 +254,19 @@ def validate_image(body: dict[str, Any]) -> ImageSpec:
     chars = _slots(body, "character", 7)
     aspect = str_param(body, "aspectRatio") or "landscape"
     if aspect not in _IMAGE_ASPECTS:
-        raise ApiError.bad_request(f"Invalid aspectRatio '{aspect}'. Supported: {', '.join(_IMAGE_ASPECTS)}")
+        raise ApiError.bad_request(
+            f"Invalid aspectRatio '{aspect}'. Supported: {', '.join(_IMAGE_ASPECTS)}"
+        )
     if aspect == "auto" and not (refs or chars):
         raise ApiError.bad_request("aspectRatio 'auto' requires at least one reference")
     _markers(prompt, body, {"character", "reference"})
-    return ImageSpec(prompt, IMAGE_MODELS[requested], requested, aspect, count or 4, str_param(body, "email"), refs, chars)
+    return ImageSpec(
+        prompt,
+        IMAGE_MODELS[requested],
+        requested,
+        aspect,
+        count or 4,
+        str_param(body, "email"),
+        refs,
+        chars,
+    )

@@ -154,7 +154,13 @@ class World:
             "counters": counters,
             "webhooks": list(self.webhooks.log) if self.webhooks is not None else [],
             "quarantine": [
-                {"email": q.email, "model": q.model, "reason": q.reason, "since": q.since, "until": q.until}
+                {
+                    "email": q.email,
+                    "model": q.model,
+                    "reason": q.reason,
+                    "since": q.since,
+                    "until": q.until,
+                }
                 for q in self.accounts.active_quarantines(now)
             ],
             "faults": self.engine.faults.to_spec(),

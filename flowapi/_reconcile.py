@@ -1,0 +1,83 @@
+"""Finding a job after an ambiguous submit by its ``replyRef`` marker (DESIGN §7).
+
+A submit that timed out or lost its connection after sending may have created a job. Each
+watcher submit carries a unique ``replyRef`` marker; this module looks for it among the
+jobs the listing shows (``GET /jobs?options=history`` lists executing jobs and the recent
+history) that this client does not already know, reading each candidate once with
+``GET /jobs/{jobid}`` (newest first). Found → the job is adopted; not found → the caller
+reports :class:`~flowapi.AmbiguousSubmitError`. Never a silent second submit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Set
+from typing import TYPE_CHECKING
+
+from flowapi._errors import APIError, NotFoundError
+
+if TYPE_CHECKING:
+    from flowapi._session import FlowSession
+    from flowapi.types.jobs import Job
+
+__all__ = ["find_by_marker"]
+
+log = logging.getLogger("flowapi")
+
+
+async def find_by_marker(session: FlowSession, marker: str, *, known: Set[str],
+                         since: float, rounds: int = 3, delay: float = 5.0,
+                         max_reads: int = 50) -> Job | None:
+    """Look for the job whose ``request.replyRef`` equals ``marker``.
+
+    Args:
+        session: an open session.
+        marker: the ``replyRef`` sent with the ambiguous submit.
+        known: job ids this client already tracks (never candidates).
+        since: wall time (Unix seconds) of the submit; older listing entries are skipped
+            (60 s of clock skew allowed).
+        rounds: listing rounds; a job created a moment ago may take a few seconds to show.
+        delay: seconds between rounds.
+        max_reads: most ``GET /jobs/{jobid}`` reads per call.
+
+    Returns:
+        The job record, or ``None`` when no listed job carries the marker.
+    """
+    from flowapi.resources.jobs import normalize_listing_id
+
+    checked: set[str] = set()
+    reads = 0
+    for round_no in range(rounds):
+        if round_no:
+            await session.clock.sleep(delay)
+        try:
+            stats = await session.jobs.list("history")
+        except APIError as exc:
+            log.debug("reconcile %s: listing failed (%s)", marker, exc)
+            continue
+        candidates: list[tuple[float, str]] = []
+        for group in stats.groups():
+            for listing in (group.executing or {}, group.history or {}):
+                for raw_id, info in listing.items():
+                    jobid = normalize_listing_id(raw_id)
+                    stamp = (info.timestamp or 0) / 1000.0
+                    if jobid in known or jobid in checked or stamp < since - 60:
+                        continue
+                    candidates.append((stamp, jobid))
+        for _, jobid in sorted(candidates, reverse=True):
+            if reads >= max_reads:
+                return None
+            checked.add(jobid)
+            reads += 1
+            try:
+                job = await session.jobs.get(jobid)
+            except NotFoundError:
+                continue
+            except APIError as exc:
+                log.debug("reconcile %s: reading %s failed (%s)", marker, jobid, exc)
+                checked.discard(jobid)
+                continue
+            if job.reply_ref == marker:
+                log.debug("reconcile %s: adopted %s", marker, jobid)
+                return job
+    return None

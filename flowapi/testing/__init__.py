@@ -1,0 +1,41 @@
+"""``flowapi.testing`` — a faithful in-process fake of the useapi.net Google Flow API v1.
+
+:class:`FakeFlowServer` serves every endpoint of the API's overview page on loopback with
+the status codes, bodies and headers the docs print, keeps accounts, assets, voices,
+characters and jobs as state, moves jobs ``created → started → completed|failed`` on a
+simulated clock, serves real media files from a second origin, POSTs ``replyUrl``
+callbacks, and injects seeded faults (:class:`Faults`, :func:`parse_faults`). Ground truth
+(every request and job) is available from Python (:attr:`FakeFlowServer.requests`,
+:attr:`FakeFlowServer.jobs`, :meth:`FakeFlowServer.state`) and from ``GET /_fake/state``.
+
+Example::
+
+    from flowapi.testing import FakeFlowServer
+
+    async with FakeFlowServer(time_scale=0.001, faults="throttled:0.1") as fake:
+        ...  # point a client at fake.base_url with fake.token
+
+Admin routes (no auth) on the API origin: ``GET /_fake/state[?since=N]``,
+``POST /_fake/faults`` (body: a fault spec string; replaces the rules),
+``POST /_fake/reset``.
+
+The fake follows the documents in ``spec/``, not any client.
+"""
+
+from __future__ import annotations
+
+from ._accounts import FakeAccount
+from ._faults import FaultRule, Faults, parse_faults
+from ._records import FakeJob, RecordedRequest
+from ._server import FakeFlowServer, run_fake_server
+
+__all__ = [
+    "FakeAccount",
+    "FakeFlowServer",
+    "FakeJob",
+    "FaultRule",
+    "Faults",
+    "RecordedRequest",
+    "parse_faults",
+    "run_fake_server",
+]
