@@ -75,6 +75,7 @@ class JournalEntry:
         attempts: submit attempts made.
         error: the failure message for ``failed``.
         job: the final job record as JSON text, for ``succeeded``/``failed``.
+        updated: Unix time of the last change (for ``submitting``: when it was sent).
     """
 
     key: str
@@ -87,6 +88,7 @@ class JournalEntry:
     attempts: int
     error: str | None
     job: str | None
+    updated: float = 0.0
 
     @property
     def finished(self) -> bool:
@@ -191,11 +193,12 @@ class Journal:
         """Every submission, in insertion order."""
         rows = self._db.execute(
             "SELECT key, params_type, params, tag, state, jobid, reply_ref, attempts, error, "
-            "job FROM submissions ORDER BY rowid")
+            "job, updated FROM submissions ORDER BY rowid")
         for row in rows.fetchall():
             yield JournalEntry(key=row[0], params_type=row[1], params=json.loads(row[2]),
                                tag=_tag_load(row[3]), state=row[4], jobid=row[5],
-                               reply_ref=row[6], attempts=row[7], error=row[8], job=row[9])
+                               reply_ref=row[6], attempts=row[7], error=row[8], job=row[9],
+                               updated=row[10])
 
     def entry(self, key: str) -> JournalEntry | None:
         """One submission by key, or ``None``."""

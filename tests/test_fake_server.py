@@ -83,9 +83,10 @@ async def test_admin_state_since_faults_reset(api: Api, fake: FakeFlowServer) ->
     assert set(state) >= {"clock", "requests", "jobs", "counters"}
     assert [r["route"] for r in state["requests"]] == ["GET accounts", "GET jobs"]
     assert state == json.loads(json.dumps(fake.state())) | {"clock": state["clock"]}
-    async with api.s.get(f"{admin}/_fake/state?since=1") as r:
+    async with api.s.get(f"{admin}/_fake/state?since=1&jobs=0") as r:
         later = await r.json()
     assert [r["index"] for r in later["requests"]] == [1]
+    assert "jobs" not in later
     async with api.s.post(f"{admin}/_fake/faults", data="unavailable@GET accounts") as r:
         assert r.status == 200
     status, body, _ = await api.get("accounts")
@@ -132,7 +133,7 @@ async def test_async_submit_poll_download(api: Api, fake: FakeFlowServer) -> Non
     media = done["response"]["media"]
     assert len(media) == 2
     assert [m["video"]["generatedVideo"]["seed"] for m in media] == [7, 8]
-    assert done["response"]["remainingCredits"] == 25000 - 20
+    assert done["response"]["remainingCredits"] == 1_000_000 - 20
     assert media[0]["mediaGenerationId"] in job.media_ids
     url = media[0]["videoUrl"]
     assert url.startswith(fake.media_base_url)
@@ -392,7 +393,7 @@ async def test_accounts_crud(api: Api) -> None:
     assert list(out) == ["fake.user@gmail.com"]
     assert out["fake.user@gmail.com"]["health"] == "OK"
     status, out, _ = await api.get("accounts/fake.user%40gmail.com")
-    assert out["credits"] == {"credits": 25000, "userPaygateTier": "PAYGATE_TIER_TWO"}
+    assert out["credits"] == {"credits": 1_000_000, "userPaygateTier": "PAYGATE_TIER_TWO"}
     models = out["models"]["videoModels"]
     assert {m["displayName"] for m in models} >= {"Veo 3.1 - Fast", "Veo 3.1 - Quality"}
     assert all(isinstance(m["videoGenerationTimeSeconds"], int) for m in models)
@@ -409,6 +410,34 @@ async def test_accounts_crud(api: Api) -> None:
     assert (status, out) == (200, {"message": "Google Flow account new@gmail.com deleted"})
     status, out, _ = await api.delete("accounts/new%40gmail.com")
     assert (status, out) == (404, {"error": "Google Flow account new@gmail.com not found"})
+
+
+async def test_plans_and_credits() -> None:
+    accounts = [
+        FakeAccount(email="free@gmail.com", plan="free"),
+        FakeAccount(email="pro@gmail.com", plan="pro", credits=30),
+    ]
+    async with (
+        FakeFlowServer(time_scale=0.001, accounts=accounts) as f,
+        aiohttp.ClientSession() as s,
+    ):
+        api = Api(f, s)
+        status, out, _ = await api.post("videos", json={"prompt": "p", "email": "free@gmail.com"})
+        assert (status, out) == (
+            402,
+            {"error": "Account has no subscription or subscription expired"},
+        )
+        pro = {"prompt": "p", "email": "pro@gmail.com"}
+        assert (await api.post("videos", json={**pro, "duration": 4}))[0] == 400
+        assert (await api.post("videos", json={**pro, "model": "veo-3.1-lite-low-priority"}))[
+            0
+        ] == 403
+        body = await api.video(**pro)
+        assert body["remainingCredits"] == 10
+        assert (await api.post("videos", json=pro))[0] == 402
+        _, acct, _ = await api.get("accounts/pro%40gmail.com")
+        assert acct["credits"] == {"credits": 10, "userPaygateTier": "PAYGATE_TIER_ONE"}
+        assert all("creditCost" in m for m in acct["models"]["videoModels"])
 
 
 async def test_captcha_providers_and_stats(api: Api) -> None:

@@ -126,6 +126,7 @@ class BatchRunner:
         journaled = {e.key: e for e in self.journal.entries()}
         to_submit: list[PromptSpec] = []
         to_adopt: list[tuple[PromptSpec, JournalEntry]] = []
+        to_reconcile: list[tuple[PromptSpec, JournalEntry]] = []
         to_fetch: list[tuple[PromptSpec, JournalEntry]] = []
         for spec in self.specs:
             entry = journaled.get(spec.key)
@@ -144,18 +145,20 @@ class BatchRunner:
                 self._done(spec, "failed", jobid=entry.jobid, resumed=True,
                            error=f"{entry.error} (recorded by an earlier run; pass "
                                  "--retry-failed to submit it again)")
+            elif entry.state == "submitting" and entry.reply_ref:
+                to_reconcile.append((spec, entry))
             else:
                 self._done(spec, "failed", resumed=True, error=str(AmbiguousSubmitError(
-                    "an earlier run was interrupted while submitting this prompt: it may or "
-                    "may not have been created, so it is not resubmitted (that could spend "
-                    "credits twice). Check `flowapi jobs list --options history`; pass "
-                    "--retry-failed to submit it anyway.")))
+                    "an earlier run was interrupted while submitting this prompt without a "
+                    "replyRef marker to find it by: it may or may not have been created, so "
+                    "it is not resubmitted (that could spend credits twice). Check `flowapi "
+                    "jobs list --options history`; pass --retry-failed to submit it anyway.")))
         params = await self._prepare(to_submit)
         async with anyio.create_task_group() as downloads:
             for spec, entry in to_fetch:
                 downloads.start_soon(self._refetch, spec, entry)
-            if params or to_adopt:
-                await self._watch(params, to_adopt, downloads)
+            if params or to_adopt or to_reconcile:
+                await self._watch(params, to_adopt, to_reconcile, downloads)
 
     async def _prepare(self, specs: list[PromptSpec]) -> dict[str, tuple[PromptSpec, VideoParams]]:
         """Upload local files once each and build validated params."""
@@ -203,6 +206,7 @@ class BatchRunner:
 
     async def _watch(self, params: dict[str, tuple[PromptSpec, VideoParams]],
                      adopt: list[tuple[PromptSpec, JournalEntry]],
+                     reconcile: list[tuple[PromptSpec, JournalEntry]],
                      downloads: TaskGroup) -> None:
         opts = self.options
         by_key = {s.key: s for s in self.specs}
@@ -216,6 +220,11 @@ class BatchRunner:
                     assert entry.jobid is not None
                     await watcher.adopt(entry.jobid, key=spec.key, tag=spec.index,
                                         params=_params_from_journal(entry))
+                for spec, entry in reconcile:
+                    assert entry.reply_ref is not None
+                    await watcher.reconcile(key=spec.key, reply_ref=entry.reply_ref,
+                                            params=_params_from_journal(entry), tag=spec.index,
+                                            submitted_wall=entry.updated)
                 for key, (spec, p) in params.items():
                     await watcher.submit(p, key=key, tag=spec.index)
                 watcher.close()

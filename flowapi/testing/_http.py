@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 from aiohttp import web
@@ -71,18 +72,21 @@ def _coerce(key: str, value: str) -> Any:
 async def read_params(request: web.Request, *, with_code: bool = False) -> dict[str, Any]:
     """Parse a JSON or form (``multipart/form-data``, urlencoded) body into a dict.
 
+    Form values of numeric fields (``count``, ``duration``, ``seed``, ...) become ints and
+    ``async`` a bool. An urlencoded body that starts with ``{`` is read as JSON (``curl -d``
+    without a JSON ``Content-Type``).
+
     Raises:
         ApiError: 400 when the body is not a JSON object.
     """
     ctype = request.content_type
-    if ctype in {"multipart/form-data", "application/x-www-form-urlencoded"}:
+    if ctype == "multipart/form-data":
         form = await request.post()
-        out: dict[str, Any] = {}
-        for key, value in form.items():
-            if isinstance(value, str):
-                out[key] = _coerce(key, value)
-        return out
+        return {k: _coerce(k, v) for k, v in form.items() if isinstance(v, str)}
     raw = await request.read()
+    if ctype == "application/x-www-form-urlencoded" and not raw.lstrip().startswith(b"{"):
+        pairs = urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        return {k: _coerce(k, v) for k, v in pairs}
     if not raw.strip():
         return {}
     try:

@@ -36,6 +36,10 @@ PREFIX = "/v1/google-flow/"
 """Path prefix of the API routes."""
 DEFAULT_EMAIL = "fake.user@gmail.com"
 """Email of the default account."""
+DEFAULT_CREDITS = 1_000_000
+"""Flow credits of the default account: far above a real plan's monthly allowance so that
+benchmarks with 10,000+ jobs never hit 402 (pass your own :class:`FakeAccount` to test
+credit exhaustion)."""
 
 _ALL_ROUTES = (
     ACCOUNT_ROUTES + ASSET_ROUTES + IMAGE_ROUTES + VIDEO_ROUTES + VIDEO_TOOL_ROUTES
@@ -54,8 +58,8 @@ class FakeFlowServer:
         anchor: real Unix time at which simulated time equals real time (share it with a
             client's :class:`~flowapi._clock.ScaledClock`); default: now.
         seed: seed of ids, durations and load-balancing tie-breaks.
-        accounts: configured accounts; default one healthy Ultra account
-            ``fake.user@gmail.com``.
+        accounts: configured accounts; default one healthy Ultra ($200 plan) account
+            ``fake.user@gmail.com`` with :data:`DEFAULT_CREDITS` credits.
         faults: :class:`Faults` (or a spec string for :func:`parse_faults`).
         video_seconds: simulated generation time ranges ``{model: (lo, hi)}`` seconds,
             merged over the defaults (``veo-3.1-fast`` 60–120, ``veo-3.1-lite`` and
@@ -91,7 +95,7 @@ class FakeFlowServer:
     ) -> None:
         self._clock = ScaledClock(time_scale, anchor=anchor)
         if accounts is None:
-            accounts = [FakeAccount(email=DEFAULT_EMAIL)]
+            accounts = [FakeAccount(email=DEFAULT_EMAIL, credits=DEFAULT_CREDITS)]
         self._world = World(
             token=token,
             clock=self._clock,
@@ -150,8 +154,7 @@ class FakeFlowServer:
     @property
     def counters(self) -> dict[str, int]:
         """Counters (same as ``state()["counters"]``)."""
-        counters: dict[str, int] = self._world.state(since=len(self._world.requests))["counters"]
-        return counters
+        return self._world.counter_snapshot()
 
     @property
     def accounts(self) -> dict[str, FakeAccount]:
@@ -255,7 +258,10 @@ class FakeFlowServer:
             since = int(request.query.get("since", "0"))
         except ValueError:
             return json_response({"error": "since must be an integer"}, 400)
-        return json_response(self._world.state(since))
+        state = self._world.state(since)
+        if request.query.get("jobs", "1").lower() in ("0", "false", "no"):
+            state.pop("jobs")
+        return json_response(state)
 
     async def _admin_faults(self, request: web.Request) -> web.StreamResponse:
         spec = (await request.text()).strip()

@@ -11,7 +11,7 @@ from aiohttp import web
 from .._clock import ScaledClock
 from ._accounts import AccountStore, FakeAccount
 from ._captcha import CaptchaState
-from ._faults import FaultEngine, Faults
+from ._faults import FAULT_KINDS, FaultEngine, Faults
 from ._gate import OrderedGate
 from ._library import Library
 from ._media import MediaOrigin
@@ -22,7 +22,26 @@ from ._util import iso, user_id_from_token
 if TYPE_CHECKING:
     from ._webhooks import Webhooks
 
-__all__ = ["DEFAULT_IMAGE_CAP", "DEFAULT_VIDEO_CAP", "DEFAULT_VIDEO_SECONDS", "World"]
+__all__ = ["COUNTERS", "DEFAULT_IMAGE_CAP", "DEFAULT_VIDEO_CAP", "DEFAULT_VIDEO_SECONDS", "World"]
+
+COUNTERS = (
+    "requests",
+    "auth_failures",
+    "media_requests",
+    "media_requests_with_auth",
+    "media_bytes_served",
+    "jobs_created",
+    "jobs_created.video",
+    "jobs_created.image",
+    "assets_uploaded",
+    "no_eligible_account",
+    "requests_into_quarantine",
+    "webhooks_sent",
+    "webhook_failures",
+    "webhooks_dropped",
+)
+"""Counters always present in ``state()["counters"]`` (0 until something happens). Besides
+these: ``fault.<kind>`` for every fault kind, ``faults_total`` and ``jobs_executing``."""
 
 DEFAULT_VIDEO_SECONDS: dict[str, tuple[float, float]] = {
     "veo-3.1-fast": (60.0, 120.0),
@@ -75,6 +94,7 @@ class World:
             caps.update(max_body_bytes or {})
             self.caps = caps
         self.engine = FaultEngine(faults)
+        self.gate = OrderedGate()
         self.media = MediaOrigin(self)
         self.webhooks: Webhooks | None = None
         self.sticky_quarantine = True
@@ -88,9 +108,8 @@ class World:
         self.accounts = AccountStore(self.initial_accounts, self.now())
         self.library = Library()
         self.stats = StatsTracker()
-        self.gate = OrderedGate()
         self.captcha = CaptchaState(self.uid)
-        self.counters: dict[str, int] = {}
+        self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.media.clear()
 
     def reset(self) -> None:
@@ -133,15 +152,20 @@ class World:
         rec.status = status
         rec.finished_t = self.now()
 
+    def counter_snapshot(self) -> dict[str, int]:
+        """All counters, including ``fault.<kind>``, ``faults_total`` and ``jobs_executing``."""
+        self.stats.advance(self.now())
+        counters = dict(self.counters)
+        for kind in sorted(FAULT_KINDS):
+            counters[f"fault.{kind}"] = self.engine.counters.get(kind, 0)
+        counters["faults_total"] = sum(self.engine.counters.values())
+        counters["jobs_executing"] = self.stats.executing_count()
+        return counters
+
     def state(self, since: int = 0) -> dict[str, Any]:
         """The ``/_fake/state`` document (requests from index ``since``)."""
         now = self.now()
-        self.stats.advance(now)
-        counters = dict(self.counters)
-        for kind, n in self.engine.counters.items():
-            counters[f"fault.{kind}"] = n
-        counters["faults_total"] = sum(self.engine.counters.values())
-        counters["jobs_executing"] = self.stats.executing_count()
+        counters = self.counter_snapshot()
         return {
             "clock": {
                 "time_scale": self.clock.time_scale,
