@@ -51,7 +51,7 @@ async def find_by_marker(session: FlowSession, marker: str, *, known: Set[str],
         if round_no:
             await session.clock.sleep(delay)
         try:
-            stats = await session.jobs.list("history")
+            stats = await session.jobs.stats("history")
         except APIError as exc:
             log.debug("reconcile %s: listing failed (%s)", marker, exc)
             continue

@@ -200,7 +200,7 @@ class Transport:
                         f"{method} {url}: the connection broke after the request was sent "
                         f"({exc.message}); the job may or may not exist. It is not "
                         "resubmitted automatically (that could spend credits twice): look "
-                        "for it with flow.jobs.list('executing') or by its replyRef.",
+                        "for it with flow.jobs.stats('executing') or by its replyRef.",
                         method=method, url=str(url), reply_ref=reply_ref, cause=exc,
                     ) from exc
                 if decision is Decision.RAISE or attempt >= policy.attempts:

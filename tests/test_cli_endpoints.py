@@ -183,7 +183,7 @@ def test_jobs_list_executing(cli: Any, server: Any) -> None:
     submitted = cli("videos", "create", "--prompt", "slow one", "--model", "veo-3.1-quality",
                     "--async")
     assert submitted.code == 0, submitted.err
-    run = cli("jobs", "list", "--options", "executing")
+    run = cli("jobs", "stats", "--options", "executing")
     assert run.code == 0, run.err
     assert "emails" in run.json
     listing = [r for r in server.requests if str(r.route) == "GET jobs"]

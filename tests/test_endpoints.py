@@ -169,12 +169,12 @@ async def test_characters_with_the_three_voice_shapes(flow: FlowSession) -> None
 async def test_jobs_get_and_listing(flow: FlowSession) -> None:
     job = await flow.jobs.submit(VideoParams(prompt="listing"))
     assert (await flow.jobs.get(job.jobid)).jobid == job.jobid
-    summary = await flow.jobs.list()
+    summary = await flow.jobs.stats()
     assert summary.emails
-    executing = await flow.jobs.list("executing")
+    executing = await flow.jobs.stats("executing")
     assert job.jobid in executing.executing_jobids()
     await flow.jobs.wait(job.jobid)
-    history = await flow.jobs.list("history")
+    history = await flow.jobs.stats("history")
     assert job.jobid in history.history_jobids()
 
 
@@ -261,7 +261,7 @@ async def test_doc_jobs_listing(docs: tuple[DocServer, FlowSession]) -> None:
     server, flow = docs
     for option in ("summary", "executing", "history"):
         server.reply("GET", "jobs", f"get-jobs__200__{option}")
-        stats = await flow.jobs.list(option)  # type: ignore[arg-type]
+        stats = await flow.jobs.stats(option)  # type: ignore[arg-type]
         assert stats.emails
     server.reply("GET", "jobs", "get-jobs__200__executing")
     ids = await flow.jobs.executing_ids()

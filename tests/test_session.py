@@ -125,7 +125,7 @@ async def test_submit_get_wait_and_listing(flow: FlowSession) -> None:
     executing = await flow.jobs.executing_ids()
     assert job.jobid in executing
     for options in ("summary", "executing", "history"):
-        stats = await flow.jobs.list(options)  # type: ignore[arg-type]
+        stats = await flow.jobs.stats(options)  # type: ignore[arg-type]
         assert stats.emails
     done = await flow.jobs.wait(job.jobid, timeout=3600, model="veo-3.1-lite")
     assert done.status == "completed"

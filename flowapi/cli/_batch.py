@@ -152,7 +152,7 @@ class BatchRunner:
                     "an earlier run was interrupted while submitting this prompt without a "
                     "replyRef marker to find it by: it may or may not have been created, so "
                     "it is not resubmitted (that could spend credits twice). Check `flowapi "
-                    "jobs list --options history`; pass --retry-failed to submit it anyway.")))
+                    "jobs stats --options history`; pass --retry-failed to submit it anyway.")))
         params = await self._prepare(to_submit)
         async with anyio.create_task_group() as downloads:
             for spec, entry in to_fetch:

@@ -339,8 +339,8 @@ def _jobs(g: _Group) -> None:
               details="Records are kept 7 days (410 after).")
     p.add_argument("jobid", metavar="JOBID", help="the job id")
     _add_raw(p, "rawBytes")
-    p = g.add("list", "GET /jobs", "load-balancing statistics and running jobs",
-              act.simple(lambda flow, args: flow.jobs.list(args.options)))
+    p = g.add("stats", "GET /jobs", "load-balancing statistics and running jobs",
+              act.simple(lambda flow, args: flow.jobs.stats(args.options)))
     p.add_argument("--options", choices=("summary", "executing", "history"), default="summary",
                    help="summary (default), executing (adds running jobs) or history (adds "
                         "recent finished jobs)")

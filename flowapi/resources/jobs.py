@@ -107,8 +107,8 @@ class Jobs(Resource):
                                   policy=poll or self._session.poll, timeout=timeout,
                                   model=model, kind=kind)
 
-    async def list(self, options: Literal["summary", "executing", "history"] = "summary",
-                   ) -> JobsStats:
+    async def stats(self, options: Literal["summary", "executing", "history"] = "summary",
+                    ) -> JobsStats:
         """GET /jobs?options=…: load-balancing statistics per account.
 
         ``summary`` (default): per-account counts and scores; ``executing`` adds the jobs
@@ -125,5 +125,5 @@ class Jobs(Resource):
 
     async def executing_ids(self) -> set[str]:
         """The ids of every job now executing (one ``GET /jobs?options=executing``)."""
-        stats = await self.list("executing")
+        stats = await self.stats("executing")
         return {normalize_listing_id(k) for k in stats.executing_jobids()}
