@@ -39,9 +39,9 @@ async def main(out_dir: Path, source: Path = SAMPLE_MP4) -> int:
                 flowapi.FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock))
 
         clip = await flow.assets.upload(source, content_type="video/mp4")
-        seconds = clip.duration_seconds or MAX_FRAMES / FPS
-        end_frame = max(1, min(round(seconds * FPS), MAX_FRAMES))
-        print(f"uploaded {source.name}: {seconds:.2f} s -> frames 0..{end_frame}")
+        seconds = clip.duration_seconds  # None if the server did not say: it then trims itself
+        end_frame = max(1, min(round(seconds * FPS), MAX_FRAMES)) if seconds else flowapi.UNSET
+        print(f"uploaded {source.name} ({seconds} s): editing frames 0..{end_frame}")
 
         job = await flow.jobs.submit(flowapi.VideoParams(
             prompt="Turn it into a hand-painted watercolor animation; keep the camera motion",

@@ -252,8 +252,15 @@ class RateLimitError(APIStatusError):
         retry_at: Unix time (seconds) before which retrying is pointless, from the later of
             the ``Retry-After`` header and the body's ``retryAfter``; ``None`` if unknown.
         scope: what is parked: ``"account"``, ``"model"``, ``"request"`` or ``"all"``.
-        email: the account the request targeted, if known.
+        email: the account the 429 is about, if known: the request's ``email``, the
+            account its references belong to, or the only configured account. ``None``
+            when the server load-balanced the request over several accounts.
         model: the model the request targeted, if known.
+        only_account: the request was load-balanced but only one account is configured,
+            so every load-balanced request goes to :attr:`email`.
+        local: ``True`` when nothing was sent: the lane was already parked by an earlier
+            429 (the session refuses to send into a parked lane); ``retry_at`` says when
+            it opens.
     """
 
     status = 429
@@ -262,13 +269,16 @@ class RateLimitError(APIStatusError):
                  url: str = "", reason: str | None = None, body: ErrorBody | None = None,
                  text: str = "", headers: Mapping[str, str] | None = None,
                  retry_at: float | None = None, scope: RateLimitScope = "request",
-                 email: str | None = None, model: str | None = None) -> None:
+                 email: str | None = None, model: str | None = None,
+                 only_account: bool = False, local: bool = False) -> None:
         super().__init__(message, status_code=status_code, method=method, url=url,
                          reason=reason, body=body, text=text, headers=headers)
         self.retry_at = retry_at
         self.scope: RateLimitScope = scope
         self.email = email
         self.model = model
+        self.only_account = only_account
+        self.local = local
 
 
 class NoEligibleAccountError(RateLimitError):
@@ -308,9 +318,21 @@ class SessionExpiredError(APIStatusError):
 
     Delete the account (DELETE /accounts/{email}) and add it again (POST /accounts)
     following *Setup Google Flow*. Requests to that account stop until then.
+
+    Attributes:
+        email: the account, when known (the request's ``email``, its references' account
+            or the only configured account).
+        local: ``True`` when nothing was sent because the account's lane was already
+            stopped by an earlier 596 in this session.
     """
 
     status = 596
+
+    def __init__(self, message: str, *, status_code: int = 596, email: str | None = None,
+                 local: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, status_code=status_code, **kwargs)
+        self.email = email
+        self.local = local
 
 
 class ResponseValidationError(APIError):
@@ -319,13 +341,20 @@ class ResponseValidationError(APIError):
     Attributes:
         text: the body text (at most 4,000 characters, token redacted).
         path: where decoding failed, e.g. ``"$.media[0].videoUrl"``.
+        status_code: the HTTP status of the response, when one arrived.
+        malformed: ``True`` when the body is not JSON at all (cut short or garbled in
+            transit; a GET is retried), ``False`` for a well-formed body of the wrong
+            shape or one over the size cap.
     """
 
     def __init__(self, message: str, *, method: str = "", url: str = "", text: str = "",
-                 path: str | None = None) -> None:
+                 path: str | None = None, status_code: int | None = None,
+                 malformed: bool = False) -> None:
         super().__init__(message, method=method, url=url)
         self.text = text
         self.path = path
+        self.status_code = status_code
+        self.malformed = malformed
 
 
 class AmbiguousSubmitError(APIError):
@@ -427,9 +456,10 @@ def error_class_for(status: int, *, error_text: str, reason: str | None) -> type
     ``Captcha service failed:`` → :class:`CaptchaServiceError`, content-policy reasons →
     :class:`ContentPolicyError`, ``no_eligible_account`` → :class:`NoEligibleAccountError`.
     """
-    if status == 403 and error_text.startswith(CAPTCHA_QUALITY_PREFIX):
+    head = error_text.lstrip().lower()
+    if status == 403 and head.startswith(CAPTCHA_QUALITY_PREFIX.lower()):
         return CaptchaRejectedError
-    if status == 503 and error_text.startswith(CAPTCHA_SERVICE_PREFIX):
+    if status == 503 and head.startswith(CAPTCHA_SERVICE_PREFIX.lower()):
         return CaptchaServiceError
     if status == 429 and (error_text == "no_eligible_account" or reason == "no_eligible_account"):
         return NoEligibleAccountError
@@ -486,7 +516,7 @@ def error_for_status(status: int, *, method: str, url: str, error_text: str,
     }
     if issubclass(cls, RateLimitError):
         kwargs.update({k: v for k, v in extra.items()
-                       if k in ("retry_at", "scope", "email", "model")})
+                       if k in ("retry_at", "scope", "email", "model", "only_account")})
         if issubclass(cls, NoEligibleAccountError):
             kwargs["skip_reasons"] = extra.get("skip_reasons")
     return cls(message, **kwargs)

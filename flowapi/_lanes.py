@@ -1,20 +1,37 @@
 """Submission lanes (DESIGN §6): a 429 parks its scope until ``retry_at`` for every submitter.
 
-A lane is keyed by ``(email, model)`` where either part may be ``"*"``:
+A lane is keyed by ``(account, model)`` where either part may be ``"*"``; requests without
+an account (load-balanced by the server) use the pseudo-account ``"~lb"``:
 
-* scope ``account`` (THROTTLED, USER_QUOTA) parks ``(email, "*")``;
-* scope ``model`` (PER_MODEL_DAILY_QUOTA) parks ``(email, model)``;
-* scope ``all`` (``no_eligible_account``) parks ``("*", "*")``;
+* scope ``account`` (THROTTLED, USER_QUOTA: ~30 min) parks ``(email, "*")``;
+* scope ``model`` (PER_MODEL_DAILY_QUOTA: until UTC midnight) parks ``(email, model)``;
+* scope ``all`` (``no_eligible_account``) parks ``("~lb", model)`` — the load balancer has
+  no eligible account for that model — and every ``(email, model)`` of its ``skipReasons``;
 * scope ``request`` (low captcha score) parks nothing: only that submission waits.
 
+Which account a 429 belongs to: the request's ``email``, else the account the 429 names
+(:attr:`~flowapi.RateLimitError.email`: the transport fills it in from the references'
+account, or from the only configured account). When the server load-balanced the request
+over several accounts, it quarantined the account itself and routes the next requests
+around it (POST /videos › Automatic quarantine): nothing is parked and the submission is
+retried after a short, growing delay (``lb_retry_delay``), landing on a healthy account.
+When the only account was throttled, every load-balanced request goes to it, so the
+``"~lb"`` lane is parked as well.
+
 A request pinned to ``email`` is blocked by ``("*","*")``, ``(email,"*")`` and
-``(email, model)``. A request without ``email`` is load-balanced by the server, which routes
-around quarantined accounts itself, so it is blocked only by ``("*","*")``.
+``(email, model)``; a load-balanced request by ``("*","*")``, ``("~lb","*")`` and
+``("~lb", model)``. A request whose model is unknown (``None``: the server's default) is
+blocked by a park of any model on its account (conservative).
 
 Slow start: an account lane (``email``, or ``"*"`` for load-balanced requests) that has not
 yet accepted a submit since it was last parked lets ONE probe submit through; the others
 wait until it answers. A throttled account therefore costs one 429, not a burst of them,
 and nothing is sent into a lane after its 429 arrived.
+
+Two :class:`Lanes` exist per session: each :class:`~flowapi.JobWatcher` schedules its
+submissions with its own, and the transport keeps a session-wide one that it checks before
+sending any generation request (a parked or stopped lane is refused locally, without a
+request) — so no caller, watcher or not, can send into a parked lane.
 All times are the clock's wall time (Unix seconds), like ``retry_at``.
 """
 
@@ -24,26 +41,48 @@ from dataclasses import dataclass, field
 
 from flowapi._errors import RateLimitError, SessionExpiredError
 
-__all__ = ["Lanes"]
+__all__ = ["ANY", "LB", "Lanes", "Park"]
 
 ANY = "*"
+LB = "~lb"
+"""The pseudo-account of load-balanced requests (no ``email``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Park:
+    """Why and until when a lane is parked."""
+
+    until: float
+    """Wall time (Unix seconds) the lane opens again."""
+    reason: str
+    """The 429 reason (``PUBLIC_ERROR_…`` or ``no_eligible_account``)."""
+    scope: str
+    """The 429 scope (``account``, ``model`` or ``all``)."""
 
 
 @dataclass(slots=True)
 class Lanes:
-    """Parked lanes shared by all submissions of one watcher.
+    """Parked lanes shared by all submissions of one watcher (or one session).
 
     Attributes:
         default_cooldown: seconds to park when a 429 carries no ``Retry-After``, default 60.
         request_cooldown: seconds a ``request``-scope 429 waits without a hint, default 30.
+        lb_retry_delay: first delay before a load-balanced submission that hit an
+            account-scope 429 is tried again (the server routes it to another account),
+            default 5 s; it doubles with each such 429 in a row, up to the 429's
+            ``retry_at``.
     """
 
     default_cooldown: float = 60.0
     request_cooldown: float = 30.0
-    _parked: dict[tuple[str, str], float] = field(default_factory=dict)
+    lb_retry_delay: float = 5.0
+    _parked: dict[tuple[str, str], Park] = field(default_factory=dict)
     _dead: dict[str, str] = field(default_factory=dict)
     _open: set[str] = field(default_factory=set)
     _probing: set[str] = field(default_factory=set)
+    _lb_strikes: int = 0
+
+    # -- slow start ------------------------------------------------------------------
 
     def try_enter(self, email: str | None) -> bool:
         """Whether a submit for ``email``'s lane may go now (slow start).
@@ -67,50 +106,101 @@ class Lanes:
         self._probing.discard(key)
         if healthy:
             self._open.add(key)
+            if key == ANY:
+                self._lb_strikes = 0
+
+    # -- parking ---------------------------------------------------------------------
+
+    def _keys(self, email: str | None, model: str | None) -> list[tuple[str, str]]:
+        account = email or LB
+        keys = [(ANY, ANY), (account, ANY)]
+        if model:
+            keys.append((account, model))
+        return keys
+
+    def blocked(self, email: str | None, model: str | None, now: float) -> Park | None:
+        """The park that blocks a request for ``(email, model)`` longest, or ``None``.
+
+        ``email=None`` means a load-balanced request; ``model=None`` the server's default
+        model (blocked by a park of any model on the account).
+        """
+        best: Park | None = None
+        keys = self._keys(email, model)
+        if not model:
+            account = email or LB
+            keys += [k for k in self._parked if k[0] == account and k[1] != ANY]
+        for key in keys:
+            park = self._parked.get(key)
+            if park is None:
+                continue
+            if park.until <= now:
+                del self._parked[key]
+            elif best is None or park.until > best.until:
+                best = park
+        return best
 
     def blocked_until(self, email: str | None, model: str | None, now: float) -> float:
         """Wall time until which a request for ``(email, model)`` must not be sent
         (``now`` or earlier means it may go now)."""
-        keys = [(ANY, ANY)]
-        if email:
-            keys += [(email, ANY), (email, model or ANY)]
-        until = now
-        for key in keys:
-            t = self._parked.get(key)
-            if t is not None:
-                if t <= now:
-                    del self._parked[key]
-                else:
-                    until = max(until, t)
-        return until
+        park = self.blocked(email, model, now)
+        return now if park is None else park.until
+
+    def _park(self, key: tuple[str, str], park: Park) -> None:
+        old = self._parked.get(key)
+        if old is None or old.until < park.until:
+            self._parked[key] = park
+        self._open.discard(key[0] if key[0] != LB else ANY)
 
     def park(self, error: RateLimitError, email: str | None, model: str | None,
              now: float) -> float:
-        """Record a 429 and return the wall time when the failed request may be retried."""
+        """Record a 429 and return the wall time when the failed request may be retried.
+
+        Args:
+            error: the 429 (its ``scope``, ``retry_at``, ``email``, ``skip_reasons`` and
+                ``only_account`` decide what is parked).
+            email: the ``email`` the request was pinned to, or ``None``.
+            model: the request's model, or ``None``.
+            now: wall time.
+        """
         scope = error.scope
         hint = error.retry_at
-        if scope == "request" or (scope in ("account", "model") and not email):
+        reason = error.reason or "429"
+        if scope == "request":
             return hint if hint is not None else now + self.request_cooldown
-        until = hint if hint is not None else now + self.default_cooldown
+        until = hint if hint is not None and hint > now else now + self.default_cooldown
         if scope == "all":
-            self._open.clear()
-            key = (ANY, ANY)
-        elif scope == "model":
-            key = (email or ANY, model or ANY)
-        else:
-            key = (email or ANY, ANY)
-        self._open.discard(email or ANY)
-        self._parked[key] = max(until, self._parked.get(key, 0.0))
+            self._park((LB, model or ANY), Park(until, reason, scope))
+            for skip_email, skip_reason, skip_model in getattr(error, "skip_reasons", ()):
+                if skip_email:
+                    lane_model = ANY if skip_model in ("", ANY) else skip_model
+                    self._park((skip_email, lane_model), Park(until, skip_reason, scope))
+            return until
+        routed = email or error.email
+        if routed is None:
+            # Load-balanced over several accounts: the server quarantined the account that
+            # answered and routes the next request to a healthy one.
+            self._lb_strikes += 1
+            self._open.discard(ANY)
+            delay = self.lb_retry_delay * 2.0 ** min(self._lb_strikes - 1, 16)
+            return min(until, now + delay)
+        lane_model = (model or ANY) if scope == "model" else ANY
+        park = Park(until, reason, scope)
+        self._park((routed, lane_model), park)
+        if email is None and error.only_account:
+            self._park((LB, lane_model), park)
         return until
+
+    # -- stopped accounts ------------------------------------------------------------
 
     def kill(self, email: str, error: SessionExpiredError) -> None:
         """Stop an account's lane for good (596: the account must be re-added)."""
         self._dead[email] = error.message
 
     def dead_reason(self, email: str | None) -> str | None:
-        """Why an account's lane is stopped, or ``None``."""
-        return self._dead.get(email) if email else None
+        """Why an account's lane is stopped, or ``None`` (``email=None``: load-balanced
+        requests, stopped when the only account answered 596)."""
+        return self._dead.get(email or LB)
 
     def parked(self) -> dict[tuple[str, str], float]:
         """A copy of the currently parked lanes → wall time until."""
-        return dict(self._parked)
+        return {k: p.until for k, p in self._parked.items()}

@@ -10,9 +10,17 @@ Rules:
   503, 504.
 * **Submitting a job spends credits.** A generation POST (``submit=True``) is retried only
   when the server certainly did not take it: a connect failure before the request was sent,
-  an explicit 429, or a transient 503. Never after a read timeout or a disconnect after the
-  request was written (that is ambiguous), never ``Captcha service failed:`` (503), never
-  596, never a 403 ``captcha_quality:``.
+  an explicit 429, or a transient 503. Never ``Captcha service failed:`` (503), never 596,
+  never a 403 ``captcha_quality:``.
+* A generation POST whose fate is unknown is *ambiguous* (never retried; the watcher looks
+  for the job by its ``replyRef``): a read timeout or a disconnect after the request was
+  written, a 502/504 from a gateway (the origin may have taken it), and a success response
+  that cannot be read (malformed, wrong shape or over the size cap: the job exists).
+* A 429 that quarantines an account or model (or ``no_eligible_account``) is retried inline
+  only when the server said when (``Retry-After``/``retryAfter``) and that wait is short;
+  a refusal made locally because the lane is already parked is never retried inline.
+* A transient 503 waits at least :attr:`RetryPolicy.unavailable_wait` (the docs: "wait
+  5-10 seconds and retry").
 * A wait longer than :attr:`RetryPolicy.max_inline_wait` is not slept inside the call:
   the error is raised with ``retry_at`` for the caller or the watcher to schedule.
 """
@@ -32,6 +40,7 @@ from flowapi._errors import (
     CaptchaRejectedError,
     CaptchaServiceError,
     RateLimitError,
+    ResponseValidationError,
     SessionExpiredError,
 )
 
@@ -39,6 +48,7 @@ __all__ = ["Decision", "RetryBudget", "RetryPolicy", "classify", "parse_retry_af
 
 _RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _SUBMIT_RETRYABLE_STATUSES = frozenset({429, 503})
+_SUBMIT_AMBIGUOUS_STATUSES = frozenset({502, 504})
 
 
 class Decision(enum.Enum):
@@ -65,6 +75,8 @@ class RetryPolicy:
         max_inline_wait: longest server-requested wait (``Retry-After``) slept inside the
             call, seconds, default 30. Longer cooldowns raise :class:`~flowapi.RateLimitError`
             with ``retry_at`` so the caller (or the watcher's lanes) schedules them.
+        unavailable_wait: least wait before retrying a transient 503, seconds, default 5
+            (POST /videos › 503: "Wait 5-10 seconds and retry").
     """
 
     attempts: int = 4
@@ -73,6 +85,7 @@ class RetryPolicy:
     backoff_cap: float = 8.0
     jitter: float = 0.5
     max_inline_wait: float = 30.0
+    unavailable_wait: float = 5.0
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -154,16 +167,26 @@ def classify(error: BaseException, *, submit: bool) -> Decision:
         if not error.request_sent:
             return Decision.RETRY
         return Decision.AMBIGUOUS if submit else Decision.RETRY
+    if isinstance(error, ResponseValidationError):
+        if submit:
+            # The server answered, but we cannot read what: a 2xx means the job exists.
+            return Decision.AMBIGUOUS
+        return Decision.RETRY if error.malformed else Decision.RAISE
     if isinstance(error, (CaptchaServiceError, SessionExpiredError, CaptchaRejectedError)):
         return Decision.RAISE
+    if isinstance(error, RateLimitError) and error.local:
+        return Decision.RAISE
     if isinstance(error, APIStatusError):
+        if submit and error.status_code in _SUBMIT_AMBIGUOUS_STATUSES:
+            return Decision.AMBIGUOUS
         allowed = _SUBMIT_RETRYABLE_STATUSES if submit else _RETRYABLE_STATUSES
         if error.status_code not in allowed:
             return Decision.RAISE
-        if isinstance(error, RateLimitError) and error.scope in ("account", "model", "all"):
-            # A quarantine lasts minutes to hours; retrying inline only helps when the
-            # server told us a short Retry-After (the transport checks the wait).
-            return Decision.RETRY
+        if (submit and isinstance(error, RateLimitError)
+                and error.scope in ("account", "model", "all") and error.retry_at is None):
+            # A quarantine lasts minutes to hours: without the server's Retry-After an
+            # inline retry would be a guess into a parked lane. The watcher parks it.
+            return Decision.RAISE
         return Decision.RETRY
     return Decision.RAISE
 

@@ -176,6 +176,24 @@ async def test_quarantine_expires(session: aiohttp.ClientSession) -> None:
         assert not fake.requests[-1].into_quarantine
 
 
+async def test_unhealthy_account_is_skipped_and_answers_596(session: aiohttp.ClientSession) -> None:
+    accounts = [FakeAccount(email=A, health="Failed to refresh session"), FakeAccount(email=B)]
+    async with FakeFlowServer(time_scale=0.001, accounts=accounts) as fake:
+        api = Api(fake, session)
+        for _ in range(3):
+            _, out, _ = await api.post("videos", json={"prompt": "p", "async": True})
+            assert fake.jobs[out["jobid"]].email == B
+        status, body, _ = await api.post("videos", json={"prompt": "p", "email": A})
+        assert (status, body) == (
+            596,
+            {"error": "Failed to refresh session: 500 Internal Server Error"},
+        )
+        _, listing, _ = await api.get("jobs")
+        assert listing["emails"] == [B]
+        _, acct, _ = await api.get(f"accounts/{A.replace('@', '%40')}")
+        assert "credits" not in acct and "models" not in acct
+
+
 async def test_forced_no_eligible(session: aiohttp.ClientSession) -> None:
     async with FakeFlowServer(time_scale=0.001, faults="no_eligible{count=1}") as fake:
         api = Api(fake, session)
@@ -297,6 +315,19 @@ async def test_moderation(session: aiohttp.ClientSession) -> None:
         assert body["response"]["error"]["status"] == "INVALID_ARGUMENT"
         _, listing, _ = await api.get("jobs?options=history")
         assert {h["httpStatus"] for h in listing["videos"]["history"].values()} == {400}
+
+
+async def test_job_error(session: aiohttp.ClientSession) -> None:
+    async with FakeFlowServer(time_scale=0.001, faults="job_error{count=1}") as fake:
+        api = Api(fake, session)
+        status, body, _ = await api.post("videos", json={"prompt": "p"})
+        assert status == 500
+        assert (body["error"], body["code"]) == ("API error: 500", 500)
+        assert body["response"]["error"]["status"] == "INTERNAL"
+        job = fake.jobs[body["jobId"]]
+        assert job.status == "failed" and job.failure_code == 500
+        _, record, _ = await api.get(f"jobs/{job.jobid}")
+        assert record["errorDetails"] == "Upstream model returned an internal error"
 
 
 # -- delivery kinds ----------------------------------------------------------------------------

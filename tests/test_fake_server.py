@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -162,16 +163,25 @@ async def test_async_submit_poll_download(api: Api, fake: FakeFlowServer) -> Non
 
 
 def test_sample_media_is_valid() -> None:
-    probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
-         str(MEDIA / "sample.mp4")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if probe.returncode == 127 or "not found" in probe.stderr:
-        pytest.skip("ffprobe not installed")
-    assert probe.stdout.split() == ["h264", "aac"]
-    for name in ("sample.mp4", "thumb.jpg", "sample.png", "sample.gif"):
+    from flowapi.testing._sniff import sniff
+
+    mp4 = (MEDIA / "sample.mp4").read_bytes()
+    assert sniff(mp4, "video/mp4") == (320, 180, 1.5)
+    assert b"avc1" in mp4 and b"mp4a" in mp4  # H.264 video + AAC audio sample entries
+    assert sniff((MEDIA / "thumb.jpg").read_bytes(), "image/jpeg") == (320, 180, None)
+    assert sniff((MEDIA / "sample.png").read_bytes(), "image/png") == (320, 180, None)
+    assert (MEDIA / "sample.gif").read_bytes()[:6] == b"GIF89a"
+    for name in ("first_image.jpeg", "last_image.jpeg"):
+        assert sniff((EXAMPLES / name).read_bytes(), "image/jpeg") == (640, 360, None)
+    for name in ("sample.mp4", "thumb.jpg", "sample.png", "sample.gif", "sample.wav"):
         assert (MEDIA / name).stat().st_size < 100_000
+    if shutil.which("ffprobe"):
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+             str(MEDIA / "sample.mp4")],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert probe.stdout.split() == ["h264", "aac"]
 
 
 async def test_sync_video_and_record_shape(api: Api, fake: FakeFlowServer) -> None:

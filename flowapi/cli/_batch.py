@@ -265,7 +265,7 @@ class BatchRunner:
             n = count if isinstance(count, int) and 1 <= count <= 4 else 1
         else:
             n = len(job.media)
-        stem = safe_filename(f"{spec.index:03d}-{jobid}")
+        stem = safe_filename(f"{spec.index:03d}-{_job_tag(jobid)}")
         files = {}
         for i in range(1, n + 1):
             files[f"video-{i}"] = self.options.out_dir / f"{stem}-{i}.mp4"
@@ -326,3 +326,9 @@ def _params_from_journal(entry: JournalEntry) -> Any:
     except ValueError:
         return None
 
+
+def _job_tag(jobid: str) -> str:
+    """The unique head of a job id (``j1121080922819316089v``), without the account email
+    the rest of the id carries — file names should not leak it."""
+    head = jobid.split("-", 1)[0]
+    return head if len(head) > 8 else jobid

@@ -20,7 +20,22 @@ Admin routes (no auth) on the API origin: ``GET /_fake/state[?since=N][&jobs=0]`
 ``POST /_fake/faults`` (body: a fault spec string; replaces the rules),
 ``POST /_fake/reset``.
 
-The fake follows the documents in ``spec/``, not any client.
+The fake follows the documents in ``spec/``, not any client. Where they leave room, it
+chooses (see each module's docstring for sources):
+
+* Jobs: status is a pure function of simulated time (``created`` → ``started`` 1–5 s later
+  → ``completed``/``failed`` at the drawn duration); records expire (410) after 7 days.
+* Quarantine is sticky: a request pinned (by ``email``, by a reference, or because only one
+  account exists) to an account/model under an active quarantine gets the same 429 again
+  and is flagged ``into_quarantine`` (``sticky_quarantine=False`` turns the 429 off).
+* The default account is an Ultra ($200 plan) account ``fake.user@gmail.com`` with
+  1,000,000 credits, so long benchmarks never hit 402.
+* ``POST accounts`` takes the new account's email from a cookie row named ``email``
+  (fake-only convention), else ``fake.userN@gmail.com``.
+* Emails are not masked in job ids, job records or statistics (the docs' ``jo***`` is
+  redaction of the examples); ``sessionData.user.email`` is masked as documented.
+* Faults of generation POSTs are decided in request-arrival order (an ordered gate), so a
+  given seed and arrival order always inject the same faults and create the same ids.
 """
 
 from __future__ import annotations

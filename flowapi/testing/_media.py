@@ -9,7 +9,8 @@ recorded (``media_requests_with_auth``), so tests can prove a client never leaks
 Paths: ``/video/{id}.mp4``, ``/image/{id}.jpg``, ``/image/{id}.png``, ``/gif/{id}.gif``,
 ``/audio/{id}.wav``, each with ``?Expires={unix}&Signature={hex}``. Unknown ids → 404,
 bad signature or past ``Expires`` (simulated clock) → 403. Single ``Range`` requests are
-honoured (206).
+honoured (206). Media faults (``truncated_media``, and ``slow``/``reset_before`` routed to
+``"GET media"``) only hit requests that would otherwise succeed.
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ class MediaOrigin:
         world.bump("media_requests")
         if rec.authorization_sent:
             world.bump("media_requests_with_auth")
+        resp = self._check(request)
+        if resp is not None:
+            world.finish(rec, resp.status)
+            return resp
         decision = world.engine.evaluate("media", "GET media")
         if decision.reset_before:
             rec.fault = "reset_before"
@@ -98,10 +103,6 @@ class MediaOrigin:
         if decision.delay:
             rec.fault = "slow"
             await world.clock.sleep(decision.delay)
-        resp = self._check(request)
-        if resp is not None:
-            world.finish(rec, resp.status)
-            return resp
         m = _PATH_RE.match(request.path)
         assert m is not None
         ext = m.group(3)
@@ -122,7 +123,7 @@ class MediaOrigin:
             status, body = 206, data[start : end + 1]
             extra["Content-Range"] = f"bytes {start}-{end}/{total}"
         if decision.truncate:
-            rec.fault = "truncated_media"
+            rec.fault = "truncated_media" if rec.fault is None else f"{rec.fault}+truncated_media"
             resp_s = web.StreamResponse(status=status, headers={"Content-Type": ctype, **extra})
             resp_s.content_length = len(body)
             await resp_s.prepare(request)
