@@ -41,7 +41,8 @@ def safe_filename(name: str, *, suffix: str = "") -> str:
 async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes]) -> int:
     """Write ``chunks`` to a temp file beside ``path``, fsync, then rename into place.
 
-    A crash or error leaves no partial file at ``path`` (the temp file is removed).
+    A crash or error leaves no partial file at ``path`` (the temp file is removed). The file
+    gets the usual mode for new files (``0o666`` minus the umask), like ``open()`` would.
 
     Returns:
         Bytes written.
@@ -57,8 +58,16 @@ async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes]) -> int:
                 written += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return written
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -44,52 +44,83 @@ EXPECTED_SECONDS: Mapping[str, float] = MappingProxyType({
 class PollPolicy:
     """A per-job polling schedule, in seconds.
 
-    The first poll comes at ``first_fraction × expected`` after submit (expected = the
-    account's ``videoGenerationTimeSeconds`` for the model when known, else
-    :data:`EXPECTED_SECONDS`); later polls every ``interval`` growing by ``growth`` up to
-    ``max_interval``, each ±``jitter`` randomised. Once a job is past ``2 × expected``
-    the interval stays at ``max_interval``.
+    The first poll comes at ``first_fraction × expected`` after submit (``expected`` is the
+    account's ``videoGenerationTimeSeconds`` for the model when the caller knows it — the
+    :class:`~flowapi.JobWatcher` reads it once per account — else :data:`EXPECTED_SECONDS`;
+    an entry in :attr:`expected` overrides both). After that, a poll every ``interval``
+    (±``jitter``) while the job is younger than ``late_after × expected``; a job older than
+    that is late (stuck, or a slow account), so each further interval grows by ``growth``
+    up to ``max_interval``. Without an ``expected`` time (legacy callers) the interval grows
+    by ``growth`` from the first poll on.
+
+    Typical cost with the defaults, for a job that takes its expected time: polls from
+    0.65·E to E every ~4 s, i.e. ``1 + 0.35·E / 4`` requests (≈ 9 for a 90 s video) and a
+    detection lag of ~2 s — a fixed 15 s poller needs ``E / 15`` (6) requests for a lag
+    of 7.5 s, a fixed 1 s poller 90 requests for 0.5 s.
 
     Attributes:
-        first_fraction: fraction of the expected time before the first poll, default 0.6.
+        first_fraction: fraction of the expected time before the first poll, default 0.65.
         min_first_delay: floor for the first poll, default 2 s.
-        interval: first interval after the first poll, default 2 s.
-        growth: interval multiplier per poll, default 1.3.
+        interval: interval after the first poll, default 4 s.
+        growth: interval multiplier per poll once the job is late, default 1.3.
         max_interval: cap, default 10 s.
-        jitter: ± fraction randomised, default 0.2.
-        expected: overrides of :data:`EXPECTED_SECONDS` by model.
+        jitter: ± fraction randomised, default 0.2 (so many jobs never poll in lockstep).
+        late_after: multiple of the expected time after which a job counts as late,
+            default 1.5.
+        expected: overrides of :data:`EXPECTED_SECONDS` (and of server hints) by model or
+            job kind.
     """
 
-    first_fraction: float = 0.6
+    first_fraction: float = 0.65
     min_first_delay: float = 2.0
-    interval: float = 2.0
+    interval: float = 4.0
     growth: float = 1.3
     max_interval: float = 10.0
     jitter: float = 0.2
+    late_after: float = 1.5
     expected: Mapping[str, float] = field(default_factory=dict)
 
-    def expected_seconds(self, model: str | None, kind: str = "video") -> float:
-        """Expected generation time for ``model`` (or the job ``kind``) in seconds."""
-        if model is not None:
-            if model in self.expected:
-                return self.expected[model]
-            if model in EXPECTED_SECONDS:
-                return EXPECTED_SECONDS[model]
+    def expected_seconds(self, model: str | None, kind: str = "video",
+                         hint: float | None = None) -> float:
+        """Expected generation time in seconds: an override in :attr:`expected` for
+        ``model``, else the server's ``hint`` (``videoGenerationTimeSeconds``), else the
+        documented typical time of ``model``, else of the job ``kind``."""
+        if model is not None and model in self.expected:
+            return self.expected[model]
+        if hint is not None and hint > 0:
+            return hint
+        if model is not None and model in EXPECTED_SECONDS:
+            return EXPECTED_SECONDS[model]
         return self.expected.get(kind, EXPECTED_SECONDS.get(kind, 90.0))
 
     def first_delay(self, model: str | None, kind: str = "video",
-                    rng: random.Random | None = None) -> float:
-        """Seconds from submit to the first poll."""
+                    rng: random.Random | None = None, *, hint: float | None = None) -> float:
+        """Seconds from submit to the first poll (``hint``: the server's expected time)."""
         base = max(self.min_first_delay,
-                   self.first_fraction * self.expected_seconds(model, kind))
+                   self.first_fraction * self.expected_seconds(model, kind, hint))
         return self._jittered(base, rng)
 
-    def next_delay(self, polls: int, rng: random.Random | None = None) -> float:
-        """Seconds until the next poll after ``polls`` polls (``polls`` ≥ 1)."""
+    def next_delay(self, polls: int, rng: random.Random | None = None, *,
+                   elapsed: float | None = None, expected: float | None = None) -> float:
+        """Seconds until the next poll after ``polls`` polls (``polls`` ≥ 1).
+
+        With ``elapsed`` (seconds since submit) and ``expected`` (seconds), the interval
+        stays at :attr:`interval` until the job is late, then grows per :attr:`growth`;
+        without them it grows from the first poll on.
+        """
+        if elapsed is not None and expected is not None and expected > 0:
+            late_at = self.late_after * expected
+            if elapsed < late_at:
+                return self._jittered(min(self.max_interval, self.interval), rng)
+            steps = (elapsed - late_at) / max(self.interval, 1e-9)
+            base = min(self.max_interval, self.interval * self.growth ** min(steps, 64.0))
+            return self._jittered(base, rng)
         base = min(self.max_interval, self.interval * self.growth ** max(0, polls - 1))
         return self._jittered(base, rng)
 
     def _jittered(self, value: float, rng: random.Random | None) -> float:
+        if not self.jitter:
+            return max(0.0, value)
         r = (rng.uniform if rng is not None else random.uniform)(-self.jitter, self.jitter)
         return max(0.0, value * (1 + r))
 
@@ -109,7 +140,8 @@ def failure_of(job: Job) -> JobFailedError:
 
 async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, clock: Clock,
                        policy: PollPolicy, timeout: float | None, model: str | None = None,
-                       kind: str = "video", already_elapsed: float = 0.0) -> Job:
+                       kind: str = "video", already_elapsed: float = 0.0,
+                       hint: float | None = None) -> Job:
     """Poll ``get(jobid)`` until the job completes; return it.
 
     Args:
@@ -121,14 +153,17 @@ async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, cloc
         model: the job's model, to pick the expected time.
         kind: ``"video"`` or ``"image"``.
         already_elapsed: seconds since submit (shortens the first wait).
+        hint: the server's expected generation time (``videoGenerationTimeSeconds``).
 
     Raises:
         JobFailedError: the job ended ``failed``.
         JobTimeoutError: ``timeout`` passed first (the job may still finish).
     """
     rng = random.Random()
+    start = clock.now() - already_elapsed
     deadline = None if timeout is None else clock.now() + timeout
-    delay = max(0.0, policy.first_delay(model, kind, rng) - already_elapsed)
+    expected = policy.expected_seconds(model, kind, hint)
+    delay = max(0.0, policy.first_delay(model, kind, rng, hint=hint) - already_elapsed)
     polls = 0
     last_status: str | None = None
     while True:
@@ -149,4 +184,4 @@ async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, cloc
             if job.status == "completed":
                 return job
             raise failure_of(job)
-        delay = policy.next_delay(polls, rng)
+        delay = policy.next_delay(polls, rng, elapsed=clock.now() - start, expected=expected)

@@ -4,14 +4,25 @@
 the API origin), encodes bodies and decodes responses with msgspec, turns statuses into the
 error tree, and retries according to :mod:`flowapi._retry`. Every decision is logged at
 DEBUG on ``logging.getLogger("flowapi")``; the token never appears in a log line.
+
+Generation requests (``submit=True``) also pass the session-wide lane guard
+(:class:`~flowapi._lanes.Lanes`): a 429 that quarantines an account or model parks it
+until ``retry_at``, a 596 stops the account, and a later generation request for a parked
+or stopped lane is refused locally (``RateLimitError(local=True)`` /
+``SessionExpiredError(local=True)``) without being sent. The account of a request is its
+``email``, else the account its references were uploaded to (the hex-encoded email inside
+``user:…-email:{hex}-…`` ids, supplement §1.3), else — for a 429/596 on a load-balanced
+request — the only configured account, if there is just one (``GET /accounts``, cached).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -30,8 +41,12 @@ from flowapi._errors import (
     RateLimitError,
     RateLimitScope,
     ResponseValidationError,
+    ServiceUnavailableError,
+    SessionExpiredError,
     error_for_status,
+    status_hint,
 )
+from flowapi._lanes import Lanes
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
 from flowapi.types._base import decode, encoder
 from flowapi.types.common import ErrorBody
@@ -45,6 +60,45 @@ T = TypeVar("T")
 #: Characters left as-is in raw id segments (RFC 3986 pchar minus nothing the API uses).
 _RAW_ID_SAFE = ":@*!$&'()+,;=-._~"
 _TEXT_LIMIT = 4000
+#: ``user:{uid}-email:{hex}-image:…`` (supplement §1.3: the account email, hex-encoded).
+_REF_EMAIL = re.compile(r"^user:\d+-email:([0-9a-fA-F]{2,512})-")
+#: Seconds a ``GET /accounts`` answer is reused to tell "the only account".
+_ACCOUNTS_TTL = 300.0
+#: Margin added to a server-requested wait so the retry lands after ``retry_at``.
+_WAIT_MARGIN = 0.05
+
+
+def ref_email(value: object) -> str | None:
+    """The account email inside a reference id (``user:…-email:{hex}-…``), or ``None``."""
+    if not isinstance(value, str):
+        return None
+    m = _REF_EMAIL.match(value)
+    if m is None:
+        return None
+    try:
+        email = bytes.fromhex(m.group(1)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return email if "@" in email else None
+
+
+def routed_email(email: str | None, body: Any) -> str | None:
+    """The account a generation request goes to without load balancing: its ``email``,
+    else the account of its references (POST /videos › Account selection), else ``None``."""
+    if email:
+        return email
+    if isinstance(body, Mapping):
+        for value in body.values():
+            found = ref_email(value)
+            if found is None and isinstance(value, list):
+                found = next((e for e in map(ref_email, value) if e), None)
+            if found is not None:
+                return found
+    return None
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +173,9 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self._rng = random.Random()
         self.requests_sent = 0
+        self.lanes = Lanes()
+        """Session-wide lane guard for generation requests (see the module docstring)."""
+        self._accounts: tuple[float, list[str]] | None = None
 
     def __repr__(self) -> str:
         return f"Transport(base_url={str(self.base_url)!r})"
@@ -167,6 +224,9 @@ class Transport:
 
         Raises:
             APIStatusError: (a subclass) for a non-2xx response that is not retried.
+            RateLimitError: also with ``local=True`` when a generation request was not sent
+                because its lane is parked; ``SessionExpiredError(local=True)`` when its
+                account was stopped by a 596.
             APIConnectionError: connection failures after retries.
             AmbiguousSubmitError: a ``submit`` request may have been accepted.
             ResponseValidationError: the body is not the documented shape or too large.
@@ -183,24 +243,29 @@ class Transport:
             headers["Content-Type"] = "application/json"
         elif content_type is not None:
             headers["Content-Type"] = content_type
+        lane = routed_email(email, json) if submit else None
         start = self.clock.now()
         attempt = 0
         while True:
             attempt += 1
             try:
+                if submit:
+                    self._check_lane(lane, model, method, url)
                 return await self._once(method, url, headers, body, response_type,
                                         read_timeout=read_timeout, max_bytes=max_bytes,
-                                        email=email, model=model)
+                                        email=lane, model=model)
             except APIError as exc:
+                if submit:
+                    await self._note_refusal(exc, lane, model)
                 decision = classify(exc, submit=submit)
                 if decision is Decision.AMBIGUOUS:
                     log.debug("%s %s: ambiguous submit (%s); not retrying", method, url,
                               type(exc).__name__)
                     raise AmbiguousSubmitError(
-                        f"{method} {url}: the connection broke after the request was sent "
-                        f"({exc.message}); the job may or may not exist. It is not "
-                        "resubmitted automatically (that could spend credits twice): look "
-                        "for it with flow.jobs.stats('executing') or by its replyRef.",
+                        f"{method} {url}: {_ambiguity(exc)}; the job may or may not "
+                        "exist. It is not resubmitted automatically (that could spend "
+                        "credits twice): look for it with flow.jobs.stats('history') or by "
+                        f"its replyRef {reply_ref!r}.",
                         method=method, url=str(url), reply_ref=reply_ref, cause=exc,
                     ) from exc
                 if decision is Decision.RAISE or attempt >= policy.attempts:
@@ -213,10 +278,71 @@ class Transport:
                 await self.clock.sleep(wait)
                 self.budget.take(self.clock.now())
 
+    # -- the lane guard of generation requests -------------------------------------------
+
+    def _check_lane(self, lane: str | None, model: str | None, method: str, url: URL) -> None:
+        """Refuse (without sending) a generation request into a parked or stopped lane."""
+        dead = self.lanes.dead_reason(lane)
+        if dead is not None:
+            raise SessionExpiredError(
+                f"{method} {url}: not sent: {dead}", status_code=596, method=method,
+                url=str(url), email=lane, local=True)
+        now = self.clock.time()
+        park = self.lanes.blocked(lane, model, now)
+        if park is None:
+            return
+        who = f"account {lane}" if lane else "load-balanced requests"
+        what = f"{who}, model {model}" if park.scope == "model" and model else who
+        log.debug("%s %s: lane %s parked until %s (%s): not sent", method, url, what,
+                  _iso(park.until), park.reason)
+        scope: RateLimitScope = "model" if park.scope == "model" else (
+            "all" if park.scope == "all" else "account")
+        raise RateLimitError(
+            f"{method} {url}: not sent: {what} is parked until {_iso(park.until)} after a "
+            f"429 {park.reason}. Next: {status_hint(429, park.reason)}.",
+            method=method, url=str(url), reason=park.reason, retry_at=park.until,
+            scope=scope, email=lane, model=model, local=True)
+
+    async def _note_refusal(self, exc: APIError, lane: str | None, model: str | None) -> None:
+        """Park or stop the lane of a generation request the server refused (429, 596)."""
+        if isinstance(exc, RateLimitError) and not exc.local:
+            if lane is None and exc.scope in ("account", "model"):
+                only = await self._only_account()
+                if only is not None:
+                    exc.email, exc.only_account = only, True
+            until = self.lanes.park(exc, lane, model, self.clock.time())
+            log.debug("lane guard: %s %s parked until %s (%s)", exc.email or lane or "lb",
+                      exc.scope, _iso(until), exc.reason)
+        elif isinstance(exc, SessionExpiredError) and not exc.local:
+            account = lane or await self._only_account()
+            exc.email = account
+            if account is not None:
+                self.lanes.kill(account, _stopped(exc, account))
+                if lane is None:
+                    self.lanes.kill(None, _stopped(exc, account))
+
+    async def _only_account(self) -> str | None:
+        """The only configured healthy account (``GET /accounts``, cached), or ``None``."""
+        from flowapi.types.accounts import AccountSummary
+
+        now = self.clock.now()
+        if self._accounts is None or now - self._accounts[0] > _ACCOUNTS_TTL:
+            try:
+                listing = await self.request("GET", ("accounts",), dict[str, AccountSummary],
+                                             retry=RetryPolicy.none())
+            except APIError as exc:
+                log.debug("cannot list accounts to scope a refusal (%s)", exc)
+                return None
+            self._accounts = (now, [e for e, a in listing.items() if a.is_healthy()])
+        healthy = self._accounts[1]
+        return healthy[0] if len(healthy) == 1 else None
+
     def _wait_before_retry(self, exc: APIError, attempt: int, policy: RetryPolicy,
                            start: float) -> float | None:
         """Seconds to wait before the next attempt, or ``None`` to give up and raise."""
         wait = policy.backoff(attempt, self._rng)
+        if isinstance(exc, ServiceUnavailableError):
+            wait = max(wait, policy.unavailable_wait)
         retry_at = getattr(exc, "retry_at", None)
         if retry_at is None and isinstance(exc, APIStatusError):
             retry_at = parse_retry_after(exc.headers.get("Retry-After"), None,
@@ -227,7 +353,7 @@ class Transport:
                 log.debug("server asks to wait %.1fs (> max_inline_wait %.1fs): raising",
                           server_wait, policy.max_inline_wait)
                 return None
-            wait = max(wait, server_wait)
+            wait = max(wait, server_wait + _WAIT_MARGIN)
         now = self.clock.now()
         wait += self.budget.wait_time(now)
         if now - start + wait > policy.total_budget:
@@ -245,7 +371,8 @@ class Transport:
         self.requests_sent += 1
         try:
             async with self.http.request(method, url, data=body, headers=headers,
-                                         timeout=timeout, allow_redirects=False) as resp:
+                                         timeout=timeout, allow_redirects=False,
+                                         ssl=True) as resp:
                 raw = await _read_capped(resp, cap, method, url)
                 status = resp.status
                 resp_headers = {k: v for k, v in resp.headers.items()}
@@ -269,20 +396,25 @@ class Transport:
                                      url=str(url), request_sent=True) from exc
         log.debug("%s %s → %d (%d bytes)", method, url, status, len(raw))
         if 200 <= status < 300:
-            return self._decode(response_type, raw, method, url)
+            return self._decode(response_type, raw, method, url, status)
         raise self._status_error(status, raw, resp_headers, method, url, email, model)
 
-    def _decode(self, response_type: type[T], raw: bytes, method: str, url: URL) -> T:
+    def _decode(self, response_type: type[T], raw: bytes, method: str, url: URL,
+                status: int | None = None) -> T:
         try:
             return decode(response_type, raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             text = redact(raw[:_TEXT_LIMIT].decode("utf-8", "replace"), self._token)
             path = _validation_path(str(exc))
+            malformed = not isinstance(exc, msgspec.ValidationError)
+            what = ("is not valid JSON (cut short or garbled)" if malformed else
+                    f"does not match the documented "
+                    f"{getattr(response_type, '__name__', response_type)} shape")
             raise ResponseValidationError(
-                f"{method} {url}: the response does not match the documented "
-                f"{getattr(response_type, '__name__', response_type)} shape: {exc}. "
-                "The API may have changed; report it with the body (ResponseValidationError"
-                ".text).", method=method, url=str(url), text=text, path=path,
+                f"{method} {url}: the response {what}: {redact(str(exc), self._token)}. "
+                "If this persists the API may have changed; report it with the body "
+                "(ResponseValidationError.text).", method=method, url=str(url), text=text,
+                path=path, status_code=status, malformed=malformed,
             ) from exc
 
     def _status_error(self, status: int, raw: bytes, headers: Mapping[str, str], method: str,
@@ -320,6 +452,8 @@ class Transport:
             extra = {}
         err = error_for_status(status, method=method, url=str(url), error_text=error_text,
                                reason=reason, body=body, text=text, headers=headers, **extra)
+        if isinstance(err, SessionExpiredError):
+            err.email = email
         if isinstance(err, RateLimitError):
             log.debug("429 %s scope=%s retry_at=%s", err.reason, err.scope, err.retry_at)
         return err
@@ -330,18 +464,38 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, url:
     length = resp.content_length
     if length is not None and length > cap:
         raise ResponseValidationError(
-            f"{method} {url}: response of {length} bytes exceeds the {cap}-byte cap; "
-            "refusing to read it", method=method, url=str(url))
+            f"{method} {url}: response of {length} bytes (HTTP {resp.status}) exceeds the "
+            f"{cap}-byte cap; refusing to read it", method=method, url=str(url),
+            status_code=resp.status)
     chunks: list[bytes] = []
     total = 0
     async for chunk in resp.content.iter_chunked(256 * 1024):
         total += len(chunk)
         if total > cap:
             raise ResponseValidationError(
-                f"{method} {url}: response exceeds the {cap}-byte cap; refusing to read it",
-                method=method, url=str(url))
+                f"{method} {url}: response (HTTP {resp.status}) exceeds the {cap}-byte cap; "
+                "refusing to read it", method=method, url=str(url), status_code=resp.status)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _ambiguity(exc: APIError) -> str:
+    """Why a generation request's fate is unknown, for the AmbiguousSubmitError message."""
+    if isinstance(exc, ResponseValidationError):
+        return f"the server answered but the response could not be read ({exc.message})"
+    if isinstance(exc, APIStatusError):
+        return (f"a gateway answered {exc.status_code} ({exc.message}); the API behind it may "
+                "have taken the request")
+    return f"the connection broke after the request was sent ({exc.message})"
+
+
+def _stopped(exc: SessionExpiredError, account: str) -> SessionExpiredError:
+    """The reason recorded for an account stopped by a 596."""
+    return SessionExpiredError(
+        f"account {account} answered 596 ({exc.reason or 'session refresh failed'}); its "
+        f"Google session is broken. Delete it (DELETE /accounts/{account}) and add it again "
+        "(POST /accounts) following 'Setup Google Flow'; generation requests to it are "
+        "stopped for this session.", status_code=596, email=account)
 
 
 def _validation_path(message: str) -> str | None:

@@ -1,27 +1,38 @@
 """JobWatcher: submit many async jobs, watch them all with few requests, yield each outcome
 exactly once (DESIGN §6).
 
-One scheduler task owns a heap of due events (a poll of one job, a delayed submission, a
-listing tick); requests run as short-lived tasks bounded by a limiter. No task sleeps per
-job, so 10,000 jobs in flight cost a heap and a dict.
+One scheduler task owns a heap of due events (a poll of one job, a delayed submission, a job
+becoming *ripe*, a listing tick, a deadline). Requests run on a small pool of worker tasks
+(at most ``max_concurrent_requests``) fed by a queue; no task exists per job, so 10,000 jobs
+in flight cost a heap, a few dicts and one small record each.
 
 Modes:
 
-* ``"listing"`` (default): one ``GET /jobs?options=executing`` per tick serves every job
-  that is due; a job that left the executing list gets one ``GET /jobs/{jobid}``. A job the
-  listing cannot account for falls back to per-job polling.
-* ``"poll"``: per-job schedule from :class:`~flowapi.PollPolicy`.
+* ``"listing"`` (default): a job is *ripe* once it is ``first_fraction`` of its expected
+  time old (:class:`~flowapi.PollPolicy`; the expected time is the account's
+  ``videoGenerationTimeSeconds``, read once per account, else the documented typical time).
+  While any job is ripe, one ``GET /jobs?options=executing`` per tick serves all of them:
+  the ripe jobs missing from the executing list (a C-level set difference, so a tick costs
+  Python work only for jobs that changed) get one ``GET /jobs/{jobid}`` each. A job the
+  listing cannot account for (still running although not listed) falls back to per-job
+  polling, so correctness never depends on the listing. No job ripe → no tick at all.
+  The tick interval adapts to the number ``d`` of ripe jobs:
+  ``listing_interval × min(4, max(1, sqrt(32 / d)))`` — 1 s for 32 or more ripe jobs, up to
+  4 s for one or two — since a listing shared by few jobs buys little; a tick with a single
+  ripe job polls that job directly (same cost, and no follow-up GET when it is done).
+* ``"poll"``: per-job schedule from :class:`~flowapi.PollPolicy` (first poll near the
+  expected time, then short jittered intervals).
 * ``"webhook"``: each submit carries ``replyUrl`` (a :mod:`flowapi.webhooks` receiver);
   callbacks call :meth:`JobWatcher.notify`, which reads the job once. A listing resync runs
-  on start and every ``listing_interval`` (slow, e.g. 30 s) so a lost callback costs lag,
-  not a job.
+  every ``listing_interval`` (slow, default 30 s) over jobs older than that, so a lost
+  callback costs lag, not a job.
 
 After an ambiguous submit (timeout or reset after sending) the job is looked up by its
 ``replyRef`` marker (:mod:`flowapi._reconcile`) and adopted if the server took it;
 otherwise the outcome is ``JobFailed(AmbiguousSubmitError)``. Never a silent second submit.
 """
 
-from __future__ import annotations
+from __future___ import annotations
 
 import heapq
 import itertools

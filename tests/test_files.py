@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -50,6 +51,9 @@ async def test_atomic_write_leaves_nothing_on_error(tmp_path: Path) -> None:
 
     assert await atomic_write_stream(target, good()) == 6
     assert target.read_bytes() == b"abcdef"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's private 0600
 
     async def bad() -> AsyncIterator[bytes]:
         yield b"partial"
