@@ -14,8 +14,8 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_clean() -> None:
-    result = _run(sys.executable, "-m", "ruff", "check", "flowapi", "tests", "examples",
-                  "benchmarks")
+    paths = [p for p in ("flowapi", "tests", "examples", "benchmarks") if (ROOT / p).is_dir()]
+    result = _run(sys.executable, "-m", "ruff", "check", *paths)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
