@@ -399,3 +399,79 @@ async def test_doc_voices_and_characters(docs: tuple[DocServer, FlowSession]) ->
         server.reply("DELETE", "characters/c", name)
         with pytest.raises(error):
             await flow.characters.delete("c")
+
+
+# Voices, characters and captcha-stats are documented as TypeScript shapes (supplement §6-§8)
+# rather than JSON examples; these literals follow those shapes field for field.
+USER_VOICE = {
+    "voice": "user:12345-email:6a6f-voice:d990a2f9-wf-mid:7c1e-media", "source": "user",
+    "workflowId": "d990a2f9-wf", "mediaId": "7c1e-media", "displayName": "Narrator",
+    "baseVoice": "Zephyr", "dialog": "Hello there", "voicePerformance": "warm",
+    "audioUrl": "https://storage.googleapis.com/voice.wav?Expires=1",
+}
+SYSTEM_VOICE = {"voice": "Achernar", "source": "system", "displayName": "Achernar",
+                "sampleUrl": "https://www.gstatic.com/aitestkitchen/voices/samples/Achernar.wav"}
+CHARACTER_CREATED = {
+    "entityId": "f470f1b5-0000", "character": "user:12345-email:6a6f-character:f470f1b5-imgs:1"
+    "-voice:umbriel", "displayName": "Ada", "personalityNotes": "curious",
+    "imageReferences": [{"mediaId": "m-1"}], "voice": "Umbriel",
+}
+CHARACTER_LISTED = {"characters": [
+    {"character": "c1", "entityId": "e1", "displayName": "User voice",
+     "imageReferences": [{"workflowId": "w1"}],
+     "voice": {"source": "user", "voice": "user:1-voice:w-mid:m", "workflowId": "w",
+               "mediaId": "m", "displayName": "N", "baseVoice": "Kore"},
+     "createTime": "2026-06-05T10:00:00Z"},
+    {"character": "c2", "entityId": "e2", "displayName": "System voice",
+     "imageReferences": [{"workflowId": "w2"}],
+     "voice": {"source": "system", "voice": "Umbriel", "displayName": "Umbriel"}},
+    {"character": "c3", "entityId": "e3", "displayName": "Orphan",
+     "imageReferences": [{"workflowId": "w3"}], "voice": {"workflowId": "w", "deleted": True}},
+    {"character": "c4", "entityId": "e4", "displayName": "No voice",
+     "imageReferences": [{"workflowId": "w4"}]},
+]}
+STATS_FULL = {
+    "date": "2026-02-03", "total": 1,
+    "summary": {"from": "2026-02-03T00:00:00Z", "to": "2026-02-03T23:59:59Z",
+                "time_span": "24h", "sample_size_by_provider": {"CapSolver": 1},
+                "success_rate_by_provider": {"CapSolver": 100},
+                "by_status_code_images": {"200": 1}, "by_status_code_videos": {},
+                "avg_captcha_ms": 3500, "avg_api_ms": 12000, "avg_attempt": 1},
+    "data": [{"timestamp": "2026-02-03T10:30:00.123Z",
+              "jobId": "20260203103000123-user:123-bot:google-flow", "provider": "CapSolver",
+              "taskId": "t", "route": "post-images", "statusText": "OK",
+              "pageAction": "IMAGE_GENERATION", "error": "", "statusCode": 200,
+              "captchaDurationMs": 3500, "apiDurationMs": 12000, "attemptNumber": 1}],
+}
+
+
+async def test_doc_shapes_voices_characters_stats(docs: tuple[DocServer, FlowSession]) -> None:
+    server, flow = docs
+
+    def reply(method: str, path: str, body: object) -> None:
+        server.replies[(method, path)] = (200, json.dumps(body).encode(), {})
+
+    reply("POST", "voices", USER_VOICE)
+    created = await flow.voices.create(email="a@b.c", voice="Zephyr", display_name="N",
+                                       dialog="Hello there", voice_performance="warm")
+    assert created.voice == USER_VOICE["voice"]
+    reply("GET", "voices", {"voices": [SYSTEM_VOICE, USER_VOICE]})
+    voices = await flow.voices.list("a@b.c")
+    assert [v.source for v in voices.voices] == ["system", "user"]
+    reply("GET", "voices/Achernar", SYSTEM_VOICE)
+    assert (await flow.voices.get("Achernar")).source == "system"
+    reply("POST", "characters", CHARACTER_CREATED)
+    character = await flow.characters.create(display_name="Ada", image_references=["i"],
+                                             voice="Umbriel")
+    assert character.character == CHARACTER_CREATED["character"]
+    reply("GET", "characters", CHARACTER_LISTED)
+    listed = await flow.characters.list("a@b.c")
+    assert [c.display_name for c in listed.characters] == [
+        "User voice", "System voice", "Orphan", "No voice"]
+    reply("GET", "accounts/captcha-stats", STATS_FULL)
+    stats = await flow.captcha.stats(date="2026-02-03")
+    assert stats.total == 1
+    assert stats.summary is not None
+    reply("GET", "accounts/captcha-stats", {"total": 0, "data": []})
+    empty = await flow.captcha.stats(anonymized=True)
+    assert empty.summary is None
