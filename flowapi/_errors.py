@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from flowapi.types.common import ErrorBody
+    from flowapi.types.errors import ErrorBody
     from flowapi.types.jobs import Job
 
 __all__ = [

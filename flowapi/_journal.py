@@ -4,6 +4,10 @@ sqlite3 in WAL mode with ``synchronous=NORMAL``: every write is committed before
 returns, so a ``kill -9`` of the process loses nothing that was recorded (power loss may
 lose the last transactions; use ``durable=True`` for ``synchronous=FULL``).
 
+One process at a time: opening a journal takes an advisory lock on ``<journal>.lock``
+(released by the OS when the process ends, even by ``kill -9``); a second process gets
+:class:`JournalLockedError` instead of submitting the same prompts again.
+
 Lifecycle of one submission (``key``)::
 
     queued ─► submitting ─► accepted(jobid) ─► succeeded | failed
@@ -26,10 +30,39 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from flowapi._errors import FlowError
+
 if TYPE_CHECKING:
     from flowapi._outcomes import Outcome
 
-__all__ = ["Journal", "JournalEntry"]
+__all__ = ["Journal", "JournalEntry", "JournalLockedError"]
+
+
+class JournalLockedError(FlowError):
+    """Another process has the journal open (e.g. the same ``flowapi batch`` still running).
+
+    Two runs on one journal would submit the same prompts twice; wait for the other one to
+    finish (or stop it), then run again.
+    """
+
+
+def _lock(path: Path) -> int | None:
+    """Take the advisory lock beside ``path``; returns its file descriptor."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        return None
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise JournalLockedError(
+            f"the journal {path} is in use by another process (another `flowapi batch` on "
+            "the same --out?). Running both would submit the same prompts twice: wait for "
+            "it to finish or stop it, then run again.") from None
+    return fd
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -107,6 +140,7 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str], *, durable: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _lock(self.path)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
@@ -116,8 +150,11 @@ class Journal:
         return f"Journal({str(self.path)!r})"
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database and release the lock."""
         self._db.close()
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def __enter__(self) -> Journal:
         return self

@@ -37,7 +37,9 @@ All times are the clock's wall time (Unix seconds), like ``retry_at``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flowapi._errors import RateLimitError, SessionExpiredError
 
@@ -71,11 +73,20 @@ class Lanes:
             account-scope 429 is tried again (the server routes it to another account),
             default 5 s; it doubles with each such 429 in a row, up to the 429's
             ``retry_at``.
+        guard: the session-wide guard of the transport rather than a watcher's lanes:
+            ``no_eligible_account`` then parks only the accounts of its ``skipReasons``
+            (a pinned request would still reach Google), not the load-balanced lane — the
+            load balancer answers those without calling Google, so a direct caller may
+            ask again, while a watcher parks the lane to spare the herd.
+        on_change: called after a lane is parked (e.g. to persist :meth:`snapshot` in a
+            journal so a restarted process keeps honouring the cooldowns).
     """
 
     default_cooldown: float = 60.0
     request_cooldown: float = 30.0
     lb_retry_delay: float = 5.0
+    guard: bool = False
+    on_change: Callable[[], None] | None = field(default=None, repr=False)
     _parked: dict[tuple[str, str], Park] = field(default_factory=dict)
     _dead: dict[str, str] = field(default_factory=dict)
     _open: set[str] = field(default_factory=set)
@@ -149,7 +160,31 @@ class Lanes:
         old = self._parked.get(key)
         if old is None or old.until < park.until:
             self._parked[key] = park
+            if self.on_change is not None:
+                self.on_change()
         self._open.discard(key[0] if key[0] != LB else ANY)
+
+    def snapshot(self, now: float) -> list[list[Any]]:
+        """The lanes parked beyond ``now``, JSON-able (for :meth:`restore`)."""
+        return [[k[0], k[1], p.until, p.reason, p.scope]
+                for k, p in self._parked.items() if p.until > now]
+
+    def restore(self, data: object, now: float) -> int:
+        """Park again the lanes of a :meth:`snapshot` that are still parked at ``now``;
+        returns how many. Malformed entries are ignored."""
+        restored = 0
+        if not isinstance(data, list):
+            return 0
+        for item in data:
+            try:
+                account, model, until, reason, scope = item
+                until = float(until)
+            except (TypeError, ValueError):
+                continue
+            if until > now and all(isinstance(v, str) for v in (account, model, reason, scope)):
+                self._park((account, model), Park(until, reason, scope))
+                restored += 1
+        return restored
 
     def park(self, error: RateLimitError, email: str | None, model: str | None,
              now: float) -> float:
@@ -169,7 +204,8 @@ class Lanes:
             return hint if hint is not None else now + self.request_cooldown
         until = hint if hint is not None and hint > now else now + self.default_cooldown
         if scope == "all":
-            self._park((LB, model or ANY), Park(until, reason, scope))
+            if not self.guard:
+                self._park((LB, model or ANY), Park(until, reason, scope))
             for skip_email, skip_reason, skip_model in getattr(error, "skip_reasons", ()):
                 if skip_email:
                     lane_model = ANY if skip_model in ("", ANY) else skip_model
@@ -192,9 +228,10 @@ class Lanes:
 
     # -- stopped accounts ------------------------------------------------------------
 
-    def kill(self, email: str, error: SessionExpiredError) -> None:
-        """Stop an account's lane for good (596: the account must be re-added)."""
-        self._dead[email] = error.message
+    def kill(self, email: str | None, error: SessionExpiredError) -> None:
+        """Stop an account's lane for good (596: the account must be re-added);
+        ``email=None`` stops load-balanced requests (the only account broke)."""
+        self._dead[email or LB] = error.message
 
     def dead_reason(self, email: str | None) -> str | None:
         """Why an account's lane is stopped, or ``None`` (``email=None``: load-balanced

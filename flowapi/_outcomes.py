@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
+
+import anyio
 
 from flowapi._errors import FlowError
 
 if TYPE_CHECKING:
     from flowapi.types.jobs import Job
 
-__all__ = ["JobFailed", "JobSucceeded", "Outcome"]
+__all__ = ["JobFailed", "JobSucceeded", "Outcome", "OutcomeQueue"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +68,54 @@ class JobFailed:
 
 Outcome: TypeAlias = JobSucceeded | JobFailed
 """What :class:`~flowapi.JobWatcher` yields."""
+
+
+class OutcomeQueue:
+    """The watcher's outcome buffer: unbounded, one ``put`` per outcome, any number of
+    consumers. Cheaper than an anyio memory stream (no checkpoint per item, no backend
+    lookups): a waiting consumer is woken by one ``anyio.Event``.
+
+    After :meth:`close`, consumers drain what is buffered and then get
+    ``anyio.EndOfStream``.
+    """
+
+    __slots__ = ("_closed", "_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[Outcome] = deque()
+        self._waiter: anyio.Event | None = None
+        self._closed = False
+
+    def put(self, outcome: Outcome) -> None:
+        """Buffer ``outcome`` and wake a waiting consumer."""
+        self._items.append(outcome)
+        self._wake()
+
+    def close(self) -> None:
+        """No more outcomes will come (idempotent)."""
+        self._closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set()
+
+    async def get(self) -> Outcome:
+        """The next outcome (buffered ones first).
+
+        Raises:
+            anyio.EndOfStream: closed and drained.
+        """
+        while True:
+            if self._items:
+                return self._items.popleft()
+            if self._closed:
+                raise anyio.EndOfStream
+            if self._waiter is None:
+                self._waiter = anyio.Event()
+            await self._waiter.wait()
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -44,7 +44,8 @@ EXPECTED_SECONDS: Mapping[str, float] = MappingProxyType({
 class PollPolicy:
     """A per-job polling schedule, in seconds.
 
-    The first poll comes at ``first_fraction × expected`` after submit (``expected`` is the
+    The first poll comes at up to ``first_fraction × expected`` after submit (jittered
+    earlier by up to ``jitter``; ``expected`` is the
     account's ``videoGenerationTimeSeconds`` for the model when the caller knows it — the
     :class:`~flowapi.JobWatcher` reads it once per account — else :data:`EXPECTED_SECONDS`;
     an entry in :attr:`expected` overrides both). After that, a poll every ``interval``
@@ -53,15 +54,15 @@ class PollPolicy:
     up to ``max_interval``. Without an ``expected`` time (legacy callers) the interval grows
     by ``growth`` from the first poll on.
 
-    Typical cost with the defaults, for a job that takes its expected time: polls from
-    0.65·E to E every ~4 s, i.e. ``1 + 0.35·E / 4`` requests (≈ 9 for a 90 s video) and a
-    detection lag of ~2 s — a fixed 15 s poller needs ``E / 15`` (6) requests for a lag
-    of 7.5 s, a fixed 1 s poller 90 requests for 0.5 s.
+    Typical cost with the defaults, for a job that takes its expected time E: polls from
+    ~0.63·E to E every ~5 s, i.e. ``1 + 0.37·E / 5`` requests (≈ 8 for a 90 s video) for a
+    detection lag of ~2.5 s on average — a fixed 15 s poller needs ``E / 15`` (6) requests
+    for 7.5 s, a fixed 1 s poller 90 requests for 0.5 s.
 
     Attributes:
-        first_fraction: fraction of the expected time before the first poll, default 0.65.
+        first_fraction: fraction of the expected time before the first poll, default 0.7.
         min_first_delay: floor for the first poll, default 2 s.
-        interval: interval after the first poll, default 4 s.
+        interval: interval after the first poll, default 5 s.
         growth: interval multiplier per poll once the job is late, default 1.3.
         max_interval: cap, default 10 s.
         jitter: ± fraction randomised, default 0.2 (so many jobs never poll in lockstep).
@@ -71,9 +72,9 @@ class PollPolicy:
             job kind.
     """
 
-    first_fraction: float = 0.65
+    first_fraction: float = 0.7
     min_first_delay: float = 2.0
-    interval: float = 4.0
+    interval: float = 5.0
     growth: float = 1.3
     max_interval: float = 10.0
     jitter: float = 0.2
@@ -95,10 +96,25 @@ class PollPolicy:
 
     def first_delay(self, model: str | None, kind: str = "video",
                     rng: random.Random | None = None, *, hint: float | None = None) -> float:
-        """Seconds from submit to the first poll (``hint``: the server's expected time)."""
+        """Seconds from submit to the first poll (``hint``: the server's expected time).
+
+        Jittered downwards only (by up to ``jitter``): a first poll after the job finished
+        is pure detection lag, one a little early costs one request.
+        """
         base = max(self.min_first_delay,
                    self.first_fraction * self.expected_seconds(model, kind, hint))
-        return self._jittered(base, rng)
+        if not self.jitter:
+            return base
+        r = (rng.uniform if rng is not None else random.uniform)(0.0, self.jitter)
+        return max(self.min_first_delay, base * (1 - r))
+
+    def earliest_first_delay(self, model: str | None, kind: str = "video", *,
+                             hint: float | None = None) -> float:
+        """The earliest :meth:`first_delay` can return: when a shared listing starts to
+        watch the job (the watcher's listing mode)."""
+        base = max(self.min_first_delay,
+                   self.first_fraction * self.expected_seconds(model, kind, hint))
+        return max(self.min_first_delay, base * (1 - self.jitter))
 
     def next_delay(self, polls: int, rng: random.Random | None = None, *,
                    elapsed: float | None = None, expected: float | None = None) -> float:

@@ -3,14 +3,24 @@
 A submit that timed out or lost its connection after sending may have created a job. Each
 watcher submit carries a unique ``replyRef`` marker; this module looks for it among the
 jobs the listing shows (``GET /jobs?options=history`` lists executing jobs and the recent
-history) that this client does not already know, reading each candidate once with
-``GET /jobs/{jobid}`` (newest first). Found → the job is adopted; not found → the caller
-reports :class:`~flowapi.AmbiguousSubmitError`. Never a silent second submit.
+history) that this client does not already know, reading candidates with
+``GET /jobs/{jobid}`` — those created closest to the submit first, so the job looked for is
+normally the first one read. Found → the job is adopted; not found → the caller reports
+:class:`~flowapi.AmbiguousSubmitError`. Never a silent second submit.
+
+The ``replyRef`` of every job read is remembered per session (it never changes), so many
+ambiguous submits at once (a flaky network) do not read the same candidates again and again.
+
+Limits: the history part of the listing holds only the 10 most recent finished jobs of
+the last 15 minutes, so a job that was created, ran and finished long before the lookup
+(e.g. a crash, then a resume hours later) cannot be found; the error then names the marker
+for a manual check.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Set
 from typing import TYPE_CHECKING
 
@@ -23,6 +33,11 @@ if TYPE_CHECKING:
 __all__ = ["find_by_marker"]
 
 log = logging.getLogger("flowapi")
+
+#: Per session: job id → its ``replyRef`` (``None``: none), for jobs already read.
+_SEEN: weakref.WeakKeyDictionary[FlowSession, dict[str, str | None]] = (
+    weakref.WeakKeyDictionary())
+_SEEN_MAX = 50_000
 
 
 async def find_by_marker(session: FlowSession, marker: str, *, known: Set[str],
@@ -45,6 +60,9 @@ async def find_by_marker(session: FlowSession, marker: str, *, known: Set[str],
     """
     from flowapi.resources.jobs import normalize_listing_id
 
+    seen = _SEEN.setdefault(session, {})
+    if len(seen) > _SEEN_MAX:
+        seen.clear()
     checked: set[str] = set()
     reads = 0
     for round_no in range(rounds):
@@ -63,8 +81,10 @@ async def find_by_marker(session: FlowSession, marker: str, *, known: Set[str],
                     stamp = (info.timestamp or 0) / 1000.0
                     if jobid in known or jobid in checked or stamp < since - 60:
                         continue
-                    candidates.append((stamp, jobid))
-        for _, jobid in sorted(candidates, reverse=True):
+                    if jobid in seen and seen[jobid] != marker:
+                        continue  # read before: it carries another marker
+                    candidates.append((abs(stamp - since), jobid))
+        for _, jobid in sorted(candidates):
             if reads >= max_reads:
                 return None
             checked.add(jobid)
@@ -77,6 +97,7 @@ async def find_by_marker(session: FlowSession, marker: str, *, known: Set[str],
                 log.debug("reconcile %s: reading %s failed (%s)", marker, jobid, exc)
                 checked.discard(jobid)
                 continue
+            seen[jobid] = job.reply_ref
             if job.reply_ref == marker:
                 log.debug("reconcile %s: adopted %s", marker, jobid)
                 return job

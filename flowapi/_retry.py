@@ -114,7 +114,10 @@ class RetryBudget:
     """A per-session token bucket so a burst of failures degrades to slow, not a storm.
 
     Each retry takes one token; tokens refill at ``refill_per_second`` up to ``capacity``.
-    When the bucket is empty, :meth:`wait_time` tells how long until the next token.
+    When the bucket is empty, :meth:`wait_time` tells how long until the next token. A
+    retry reserves its token (:meth:`take`) *before* it sleeps, so concurrent callers see
+    each other: the bucket may go into debt, and each further caller waits one refill
+    interval longer than the previous one (a queue, not a burst).
 
     Attributes:
         capacity: most retries that can happen back to back, default 50.
@@ -123,13 +126,13 @@ class RetryBudget:
 
     capacity: float = 50.0
     refill_per_second: float = 2.0
-    _tokens: float = field(default=-1.0, repr=False)
+    _tokens: float | None = field(default=None, repr=False)
     _last: float | None = field(default=None, repr=False)
     spent: int = 0
     """Retries taken so far (for diagnostics)."""
 
     def _refill(self, now: float) -> None:
-        if self._tokens < 0:
+        if self._tokens is None:  # first use: a full bucket (debt is kept, never reset)
             self._tokens = self.capacity
         if self._last is not None:
             self._tokens = min(self.capacity,
@@ -139,6 +142,7 @@ class RetryBudget:
     def wait_time(self, now: float) -> float:
         """Seconds until a token is available (0 if one is available now)."""
         self._refill(now)
+        assert self._tokens is not None
         if self._tokens >= 1:
             return 0.0
         if self.refill_per_second <= 0:
@@ -146,8 +150,9 @@ class RetryBudget:
         return (1 - self._tokens) / self.refill_per_second
 
     def take(self, now: float) -> None:
-        """Spend one token (call after :meth:`wait_time` returned 0 or after waiting)."""
+        """Spend (reserve) one token; the balance may go negative (debt)."""
         self._refill(now)
+        assert self._tokens is not None
         self._tokens -= 1
         self.spent += 1
 

@@ -49,7 +49,7 @@ from flowapi._errors import (
 from flowapi._lanes import Lanes
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
 from flowapi.types._base import decode, encoder
-from flowapi.types.common import ErrorBody
+from flowapi.types.errors import ErrorBody
 
 __all__ = ["Timeouts", "Transport", "encode_email", "encode_id", "redact"]
 
@@ -60,6 +60,8 @@ T = TypeVar("T")
 #: Characters left as-is in raw id segments (RFC 3986 pchar minus nothing the API uses).
 _RAW_ID_SAFE = ":@*!$&'()+,;=-._~"
 _TEXT_LIMIT = 4000
+#: Shortest string treated as a secret by the redaction (real tokens are much longer).
+_MIN_SECRET = 8
 #: ``user:{uid}-email:{hex}-image:…`` (supplement §1.3: the account email, hex-encoded).
 _REF_EMAIL = re.compile(r"^user:\d+-email:([0-9a-fA-F]{2,512})-")
 #: Seconds a ``GET /accounts`` answer is reused to tell "the only account".
@@ -136,8 +138,9 @@ def encode_id(value: str) -> str:
 
 
 def redact(text: str, token: str | None) -> str:
-    """Replace every occurrence of ``token`` in ``text`` with ``***``."""
-    if token and token in text:
+    """Replace every occurrence of ``token`` in ``text`` with ``***`` (tokens shorter than 8
+    characters are not real API tokens and are left alone, so they cannot mangle text)."""
+    if token and len(token) >= _MIN_SECRET and token in text:
         return text.replace(token, "***")
     return text
 
@@ -173,7 +176,7 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self._rng = random.Random()
         self.requests_sent = 0
-        self.lanes = Lanes()
+        self.lanes = Lanes(guard=True)
         """Session-wide lane guard for generation requests (see the module docstring)."""
         self._accounts: tuple[float, list[str]] | None = None
 
@@ -251,9 +254,14 @@ class Transport:
             try:
                 if submit:
                     self._check_lane(lane, model, method, url)
-                return await self._once(method, url, headers, body, response_type,
-                                        read_timeout=read_timeout, max_bytes=max_bytes,
-                                        email=lane, model=model)
+                result = await self._once(method, url, headers, body, response_type,
+                                          read_timeout=read_timeout, max_bytes=max_bytes,
+                                          email=lane, model=model)
+                if submit and _async_without_jobid(json, result):
+                    raise ResponseValidationError(
+                        f"{method} {url}: the job was created but the response carries no "
+                        "jobid", method=method, url=str(url), status_code=201)
+                return result
             except APIError as exc:
                 if submit:
                     await self._note_refusal(exc, lane, model)
@@ -276,7 +284,6 @@ class Transport:
                 log.debug("%s %s: attempt %d failed (%s); retrying in %.2fs", method, url,
                           attempt, type(exc).__name__, wait)
                 await self.clock.sleep(wait)
-                self.budget.take(self.clock.now())
 
     # -- the lane guard of generation requests -------------------------------------------
 
@@ -333,7 +340,7 @@ class Transport:
             except APIError as exc:
                 log.debug("cannot list accounts to scope a refusal (%s)", exc)
                 return None
-            self._accounts = (now, [e for e, a in listing.items() if a.is_healthy()])
+            self._accounts = (now, [e for e, a in listing.items() if a.is_healthy])
         healthy = self._accounts[1]
         return healthy[0] if len(healthy) == 1 else None
 
@@ -355,10 +362,11 @@ class Transport:
                 return None
             wait = max(wait, server_wait + _WAIT_MARGIN)
         now = self.clock.now()
-        wait += self.budget.wait_time(now)
+        wait = max(wait, self.budget.wait_time(now))
         if now - start + wait > policy.total_budget:
             log.debug("retry budget of %.1fs would be exceeded: raising", policy.total_budget)
             return None
+        self.budget.take(now)  # reserved before sleeping: concurrent retries queue up
         return wait
 
     async def _once(self, method: str, url: URL, headers: Mapping[str, str],
@@ -399,12 +407,20 @@ class Transport:
             return self._decode(response_type, raw, method, url, status)
         raise self._status_error(status, raw, resp_headers, method, url, email, model)
 
+    def _redact_bytes(self, raw: bytes) -> bytes:
+        """``raw`` with every occurrence of the token replaced by ``***`` (error texts)."""
+        token = self._token.encode()
+        if len(token) < _MIN_SECRET or token not in raw:
+            return raw
+        return raw.replace(token, b"***")
+
     def _decode(self, response_type: type[T], raw: bytes, method: str, url: URL,
                 status: int | None = None) -> T:
         try:
             return decode(response_type, raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            text = redact(raw[:_TEXT_LIMIT].decode("utf-8", "replace"), self._token)
+            text = self._redact_bytes(raw[:_TEXT_LIMIT + 1024])[:_TEXT_LIMIT].decode(
+                "utf-8", "replace")
             path = _validation_path(str(exc))
             malformed = not isinstance(exc, msgspec.ValidationError)
             what = ("is not valid JSON (cut short or garbled)" if malformed else
@@ -419,7 +435,8 @@ class Transport:
 
     def _status_error(self, status: int, raw: bytes, headers: Mapping[str, str], method: str,
                       url: URL, email: str | None, model: str | None) -> APIStatusError:
-        text = redact(raw[:_TEXT_LIMIT].decode("utf-8", "replace"), self._token)
+        raw = self._redact_bytes(raw)
+        text = raw[:_TEXT_LIMIT].decode("utf-8", "replace")
         body: ErrorBody | None
         try:
             body = decode(ErrorBody, raw)
@@ -430,7 +447,7 @@ class Transport:
         retry_after_body: str | None = None
         skip: list[tuple[str, str, str]] = []
         if body is not None:
-            error_text = redact(body.error_text, self._token)
+            error_text = body.error_text or body.message_text
             reason = body.reason
             retry_after_body = body.retry_after
             skip = [(s.email, s.reason, s.model) for s in body.skip_reasons]
@@ -454,6 +471,9 @@ class Transport:
                                reason=reason, body=body, text=text, headers=headers, **extra)
         if isinstance(err, SessionExpiredError):
             err.email = email
+            if email:
+                err.message = err.message.replace("/accounts/{email}", f"/accounts/{email}")
+                err.args = (err.message,)
         if isinstance(err, RateLimitError):
             log.debug("429 %s scope=%s retry_at=%s", err.reason, err.scope, err.retry_at)
         return err
@@ -479,6 +499,13 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, url:
     return b"".join(chunks)
 
 
+def _async_without_jobid(body: Any, result: Any) -> bool:
+    """An ``async: true`` submit answered 2xx without a job id: the job exists but cannot be
+    watched by id (found by its replyRef instead)."""
+    return (isinstance(body, Mapping) and body.get("async") is True
+            and hasattr(result, "jobid") and not result.jobid)
+
+
 def _ambiguity(exc: APIError) -> str:
     """Why a generation request's fate is unknown, for the AmbiguousSubmitError message."""
     if isinstance(exc, ResponseValidationError):
@@ -491,8 +518,9 @@ def _ambiguity(exc: APIError) -> str:
 
 def _stopped(exc: SessionExpiredError, account: str) -> SessionExpiredError:
     """The reason recorded for an account stopped by a 596."""
+    detail = (exc.body.error_text if exc.body is not None else "") or "session refresh failed"
     return SessionExpiredError(
-        f"account {account} answered 596 ({exc.reason or 'session refresh failed'}); its "
+        f"account {account} answered 596 ({detail}); its "
         f"Google session is broken. Delete it (DELETE /accounts/{account}) and add it again "
         "(POST /accounts) following 'Setup Google Flow'; generation requests to it are "
         "stopped for this session.", status_code=596, email=account)

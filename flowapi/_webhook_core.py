@@ -44,6 +44,7 @@ image jobs. Bigger bodies answer 413 (the watcher's resync still finds the job).
 
 _MAX_JOBID = 1024
 _FORWARDED_MEMORY = 8192  # finished job ids remembered to absorb duplicate callbacks
+_CROSS_LOOP_TIMEOUT = 5.0  # seconds to wait for notify() on another thread's loop
 
 
 class Notifiable(Protocol):
@@ -168,21 +169,21 @@ class Router:
         return await self._route(job)
 
     async def _route(self, job: Job) -> Reply:
-        jobid, status = job.jobid, job.status or "no status"
+        jobid, status = job.jobid, job.status[:32]
         if job.is_finished and jobid in self._forwarded:
             self.stats.accepted += 1
             self.stats.duplicates += 1
-            log.debug("webhook callback for job %s (%s): duplicate, absorbed", jobid, status)
+            log.debug("webhook callback for job %r (%r): duplicate, absorbed", jobid, status)
             return _OK
         known = await self._offer(job)
         if known is None:
             return self.reject(error_reply(500, "internal error"), "a watcher's notify() raised")
         if not known:
             self.stats.unknown += 1
-            log.debug("webhook callback for unknown job %s (%s)", jobid, status)
+            log.debug("webhook callback for unknown job %r (%r)", jobid, status)
             return _UNKNOWN
         self.stats.accepted += 1
-        log.debug("webhook callback for job %s (%s)", jobid, status)
+        log.debug("webhook callback for job %r (%r)", jobid, status)
         if job.is_finished:
             self._forwarded[jobid] = None
             if len(self._forwarded) > _FORWARDED_MEMORY:
@@ -202,12 +203,13 @@ class Router:
                 if loop is not None and here is not None and loop is not here \
                         and loop.is_running():
                     future = asyncio.run_coroutine_threadsafe(_call_notify(watcher, job), loop)
-                    known = await asyncio.wrap_future(future) or known
+                    async with asyncio.timeout(_CROSS_LOOP_TIMEOUT):
+                        known = await asyncio.wrap_future(future) or known
                 else:
                     known = watcher.notify(job) or known
             except Exception:
                 failed = True
-                log.warning("webhook: %s.notify() raised for job %s", type(watcher).__name__,
+                log.warning("webhook: %s.notify() raised for job %r", type(watcher).__name__,
                             job.jobid, exc_info=True)
         return None if failed and not known else known
 
@@ -233,6 +235,9 @@ async def _call_notify(watcher: Notifiable, job: Job) -> bool:
 
 
 def _is_json(content_type: str) -> bool:
+    """``application/json``, ``application/*+json``, ``text/json`` or ``text/plain``: the
+    sender's Content-Type is undocumented (supplement §4), and a JSON string POSTed without
+    an explicit header is labelled ``text/plain`` by common HTTP clients (fetch)."""
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/")
-                                           and media.endswith("+json"))
+    return (media in ("application/json", "text/json", "text/plain", "")
+            or (media.startswith("application/") and media.endswith("+json")))

@@ -31,7 +31,8 @@ missing token answers 404 like any unknown route. Serve it in one of three ways:
 Answers: 200 (an attached watcher knows the job), 202 (none does; counted in
 :attr:`WebhookStats.unknown`), 400 (malformed JSON, not a job record, bad
 ``Content-Length``), 404 (wrong path or token), 405 (not POST), 413 (body over
-``max_body_bytes``), 415 (a ``Content-Type`` that is not JSON; a missing one is accepted),
+``max_body_bytes``), 415 (a ``Content-Type`` other than JSON; ``text/plain`` and none
+are tolerated since the sender's header is undocumented),
 500 (a watcher's ``notify`` raised; logged). Rejections are logged at DEBUG on the
 ``flowapi.webhooks`` logger. Nothing is ever raised into the web server.
 

@@ -86,7 +86,9 @@ def _status(cls: type, code: int, **kw: object) -> object:
         (_status(ServiceUnavailableError, 503), True, Decision.RETRY),
         (_status(RequestTimeoutError, 408), True, Decision.RAISE),
         (_status(ServerError, 500), True, Decision.RAISE),
-        (_status(ServerError, 502), True, Decision.RAISE),
+        # a gateway error may hide a created job: ambiguous, never resent
+        (_status(ServerError, 502), True, Decision.AMBIGUOUS),
+        (_status(ServerError, 504), True, Decision.AMBIGUOUS),
         # never retried
         (_status(CaptchaServiceError, 503), True, Decision.RAISE),
         (_status(CaptchaServiceError, 503), False, Decision.RAISE),

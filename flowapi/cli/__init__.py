@@ -108,6 +108,12 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
                    help="resubmit moderated jobs up to N times (spends credits; default 0)")
     p.add_argument("--retry-failed", action="store_true",
                    help="submit again prompts an earlier run recorded as failed")
+    p.add_argument("--time-scale", type=float, default=None,
+                   help="for fakes: run the client on the simulated clock of a "
+                        "`flowapi fake-server --time-scale S --anchor T` (pass the same S)")
+    p.add_argument("--anchor", type=float, default=None,
+                   help="for fakes: the fake-server's --anchor (Unix time where simulated "
+                        "time equals real time); use with --time-scale")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,10 +4,27 @@ prompts.json → upload local frames once each → submit through a :class:`~flo
 → download videos and thumbnails into ``--out`` → summary. A journal beside the outputs makes
 a second run resume: finished downloads are skipped, running jobs are watched again, nothing
 is submitted twice.
+
+Resume, per journal state of a prompt (after a crash or ``kill -9`` at any moment):
+
+* none / ``queued`` — never sent (or certainly refused): submitted;
+* ``submitting`` — the request may have reached the server: looked up by its ``replyRef``
+  marker and adopted if the server has it, else reported as
+  :class:`~flowapi.AmbiguousSubmitError` — never sent again (``--retry-failed`` forces it);
+* ``accepted`` — the job exists: watched again (adopted by its id);
+* ``succeeded`` — downloads that are recorded and still on disk are skipped, the rest are
+  fetched again (from the job's fresh record);
+* ``failed`` — reported again (``--retry-failed`` submits it anew).
+
+Downloads go to a temp file renamed into place, so a killed run never leaves a partial file
+under a final name (its ``.part`` leftovers are removed by the next run); a download that is
+cut short, reset or whose signed URL expired is retried (the job is read again for fresh
+URLs) before the prompt is reported failed. One run at a time per journal (a lock).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +33,14 @@ from typing import Any, Protocol
 import anyio
 from anyio.abc import TaskGroup
 
-from flowapi._errors import AmbiguousSubmitError, FlowError, InvalidParamsError
+from flowapi._errors import AmbiguousSubmitError, APIConnectionError, FlowError, InvalidParamsError
 from flowapi._files import safe_filename
 from flowapi._journal import Journal, JournalEntry
 from flowapi._outcomes import JobFailed, JobSucceeded
 from flowapi._session import FlowSession
 from flowapi._watcher import JobWatcher, WatchMode
 from flowapi.cli._prompts import PromptSpec
+from flowapi.resources.media import DownloadError
 from flowapi.types.jobs import Job
 from flowapi.types.videos import VideoParams
 
@@ -31,6 +49,11 @@ __all__ = ["BatchOptions", "BatchResult", "BatchRunner", "Reporter"]
 log = logging.getLogger("flowapi")
 
 JOURNAL_NAME = "flowapi-journal.sqlite"
+#: Tries per media file (a cut-short, reset or expired download is tried again).
+DOWNLOAD_ATTEMPTS = 3
+#: Per-job deadline when none is given: generations take minutes (the API's own sync
+#: polling gives up after 10); a job still running after 2 h is reported, not waited for.
+DEFAULT_JOB_TIMEOUT = 7200.0
 
 
 @dataclass(slots=True)
@@ -43,7 +66,10 @@ class BatchOptions:
         max_in_flight: jobs queued or running at once, default 16.
         mode: watcher mode, default ``"listing"``.
         email: account for uploads and prompts without ``email``; default load balancing.
-        job_timeout: seconds per job after acceptance; default none.
+        job_timeout: seconds per job after acceptance; default ``None`` →
+            :data:`DEFAULT_JOB_TIMEOUT` (2 h), so a stalled server cannot keep a batch
+            running forever. A job past it is reported with its jobid and watched again by
+            the next run (it may still finish), never resubmitted.
         thumbnails: also download thumbnails, default ``True``.
         resubmit_moderated: resubmits of moderated jobs (spends credits), default 0.
         retry_failed: submit again prompts the journal recorded as failed.
@@ -119,10 +145,43 @@ class BatchRunner:
         try:
             await self._run()
         finally:
+            self.flow.transport.lanes.on_change = None
             self.journal.close()
         return [self.results[s.key] for s in self.specs]
 
+    def _remove_partial_downloads(self) -> None:
+        """Delete ``.part`` temp files a killed run left in the output directory."""
+        out = self.options.out_dir
+        if not out.is_dir():
+            return
+        for leftover in out.glob(".*.part"):  # atomic_write_stream: .{name}.{random}.part
+            if leftover.is_file() and (".mp4." in leftover.name or ".jpg." in leftover.name):
+                try:
+                    leftover.unlink()
+                except OSError as exc:  # pragma: no cover - best effort
+                    log.debug("cannot remove %s: %s", leftover, exc)
+
+    def _keep_lanes(self) -> None:
+        """Honour the cooldowns an earlier run received (parked lanes are saved in the
+        journal as they change), and save this run's."""
+        lanes = self.flow.transport.lanes
+        saved = self.journal.get_meta("lanes")
+        if saved:
+            try:
+                restored = lanes.restore(json.loads(saved), self.flow.clock.time())
+            except ValueError:
+                restored = 0
+            if restored:
+                log.debug("restored %d parked lanes from the journal", restored)
+
+        def save() -> None:
+            self.journal.set_meta("lanes", json.dumps(lanes.snapshot(self.flow.clock.time())))
+
+        lanes.on_change = save
+
     async def _run(self) -> None:
+        self._remove_partial_downloads()
+        self._keep_lanes()
         journaled = {e.key: e for e in self.journal.entries()}
         to_submit: list[PromptSpec] = []
         to_adopt: list[tuple[PromptSpec, JournalEntry]] = []
@@ -136,8 +195,8 @@ class BatchRunner:
                 to_submit.append(spec)
             elif entry.state == "succeeded":
                 to_fetch.append((spec, entry))
-            elif entry.state == "accepted" and entry.jobid:
-                to_adopt.append((spec, entry))
+            elif (entry.state == "accepted" and entry.jobid) or _timed_out(entry):
+                to_adopt.append((spec, entry))  # the job exists: watch it (again)
             elif entry.state == "failed" and self.options.retry_failed:
                 self.journal.forget(spec.key)
                 to_submit.append(spec)
@@ -211,7 +270,9 @@ class BatchRunner:
         opts = self.options
         by_key = {s.key: s for s in self.specs}
         async with self.flow.watch(max_in_flight=opts.max_in_flight, mode=opts.mode,
-                                   job_timeout=opts.job_timeout, journal=self.journal,
+                                   job_timeout=(DEFAULT_JOB_TIMEOUT if opts.job_timeout is None
+                                                else opts.job_timeout),
+                                   journal=self.journal,
                                    resubmit_moderated=opts.resubmit_moderated) as watcher:
             self.reporter.watching(watcher)
 
@@ -254,7 +315,8 @@ class BatchRunner:
             job = await self.flow.jobs.get(entry.jobid)
         except FlowError as exc:
             self._done(spec, "failed", jobid=entry.jobid, resumed=True,
-                       error=f"cannot re-read finished job for its media: {exc}")
+                       error=f"cannot re-read finished job for its media: {exc} (run the "
+                             "same command again to retry)")
             return
         await self._download(spec, job, True)
 
@@ -283,6 +345,7 @@ class BatchRunner:
         files: list[Path] = []
         errors: list[str] = []
         targets = self._expected_files(spec, job.jobid, job)
+        current = [job]
         for i, item in enumerate(media, start=1):
             jobs_for_item = [(f"video-{i}", False)]
             if self.options.thumbnails and item.thumbnail_url:
@@ -293,13 +356,10 @@ class BatchRunner:
                 if done and path.is_file() and path.stat().st_size == done[1]:
                     files.append(path)
                     continue
-                try:
-                    async with self._download_limiter:
-                        await self.flow.media.download(item, path, thumbnail=thumb)
-                except FlowError as exc:
-                    errors.append(f"{name}: {exc}")
+                error = await self._fetch(spec, current, i - 1, thumb, path, name)
+                if error is not None:
+                    errors.append(f"{name}: {error}")
                     continue
-                self.journal.record_download(spec.key, name, path, path.stat().st_size)
                 files.append(path)
         if errors:
             self._done(spec, "failed", jobid=job.jobid, files=files, resumed=resumed,
@@ -307,6 +367,41 @@ class BatchRunner:
                        "again to retry the downloads)")
         else:
             self._done(spec, "succeeded", jobid=job.jobid, files=files, resumed=resumed)
+
+    async def _fetch(self, spec: PromptSpec, current: list[Job], index: int, thumb: bool,
+                     path: Path, name: str) -> str | None:
+        """Download one file with retries; record it; return the error text or ``None``.
+
+        ``current[0]`` is the job record whose URLs are used; it is replaced by a fresh one
+        when a signed URL answers 4xx (expired).
+        """
+        last = ""
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            job = current[0]
+            if index >= len(job.media):
+                return f"the job record no longer lists media #{index + 1}"
+            try:
+                async with self._download_limiter:
+                    await self.flow.media.download(job.media[index], path, thumbnail=thumb)
+                self.journal.record_download(spec.key, name, path, path.stat().st_size)
+                return None
+            except DownloadError as exc:
+                last = str(exc)
+                if not exc.retryable:
+                    return last
+                if exc.status is not None and 400 <= exc.status < 500:
+                    try:  # expired signed URL: the job record has fresh ones
+                        current[0] = await self.flow.jobs.get(job.jobid)
+                    except FlowError as get_exc:
+                        return f"{last}; re-reading the job failed: {get_exc}"
+            except APIConnectionError as exc:
+                last = str(exc)
+            except (FlowError, OSError) as exc:
+                return f"{type(exc).__name__}: {exc}"
+            if attempt < DOWNLOAD_ATTEMPTS:
+                log.debug("download %s of %s failed (%s); retrying", name, job.jobid, last)
+                await self.flow.clock.sleep(2.0 ** attempt)
+        return last
 
     def _done(self, spec: PromptSpec, status: str, *, jobid: str | None = None,
               error: str | None = None, files: list[Path] | None = None,
@@ -318,6 +413,12 @@ class BatchRunner:
         result.files = files or []
         result.resumed = resumed
         self.reporter.finished(result)
+
+
+def _timed_out(entry: JournalEntry) -> bool:
+    """A job that passed its deadline in an earlier run: it may have finished since."""
+    return (entry.state == "failed" and bool(entry.jobid)
+            and (entry.error or "").startswith("JobTimeoutError"))
 
 
 def _params_from_journal(entry: JournalEntry) -> Any:

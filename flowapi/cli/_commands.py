@@ -73,6 +73,14 @@ async def _batch(args: argparse.Namespace) -> int:
     kwargs: dict[str, Any] = {}
     if args.base_url:
         kwargs["base_url"] = args.base_url
+    if args.time_scale is not None:  # for fakes: share the fake-server's simulated clock
+        from flowapi._clock import ScaledClock
+
+        try:
+            kwargs["clock"] = ScaledClock(args.time_scale, anchor=args.anchor)
+        except ValueError as exc:
+            console.print(f"[red]error:[/] --time-scale: {exc}")
+            return EXIT_USAGE
     try:
         async with FlowSession(args.token, **kwargs) as flow:
             code, _ = await run_batch_ui(flow, specs, _options(args), console)

@@ -21,7 +21,7 @@ import msgspec
 
 from flowapi._files import safe_filename
 from flowapi._session import FlowSession
-from flowapi.types.common import MediaItem
+from flowapi.types.media import MediaItem
 
 __all__ = [
     "BASE64_FIELDS",

@@ -39,12 +39,17 @@ class DownloadError(FlowError):
     Attributes:
         url: the URL without its query string (signed URLs carry credentials).
         status: the HTTP status, if a response arrived.
+        retryable: ``True`` when trying again may work: the body was cut short, or the
+            signed URL answered 4xx/5xx (for 4xx, fetch the job again for fresh URLs).
+            ``False`` for a refused URL or a body over ``max_bytes``.
     """
 
-    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+    def __init__(self, message: str, *, url: str, status: int | None = None,
+                 retryable: bool = False) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
+        self.retryable = retryable
 
 
 def _redacted(url: URL) -> str:
@@ -57,13 +62,32 @@ def check_media_url(url: str | URL) -> URL:
     Raises:
         DownloadError: any other scheme (``file:``, ``ftp:``, ``data:`` …) or no host.
     """
-    u = URL(str(url))
-    if u.scheme == "https" and u.host:
+    try:
+        u = URL(str(url))
+        host = u.host
+        shown = _redacted(u)
+    except (ValueError, UnicodeError, TypeError):
+        shown = str(url).split("?", 1)[0][:200]
+        raise DownloadError(f"refusing to download from {shown!r}: not a valid URL",
+                            url=shown) from None
+    if host and not _valid_host(host):
+        raise DownloadError(f"refusing to download from {shown!r}: invalid host name",
+                            url=shown)
+    if u.scheme == "https" and host:
         return u
-    if u.scheme == "http" and u.host and is_loopback(u.host):
+    if u.scheme == "http" and host and is_loopback(host):
         return u
-    raise DownloadError(f"refusing to download from {_redacted(u)!r}: only https:// media "
-                        "URLs are accepted (http:// only on loopback)", url=_redacted(u))
+    raise DownloadError(f"refusing to download from {shown!r}: only https:// media "
+                        "URLs are accepted (http:// only on loopback)", url=shown)
+
+
+def _valid_host(host: str) -> bool:
+    """A DNS name with non-empty labels of letters, digits and ``-``, or an IP address."""
+    if ":" in host:  # IPv6 literal
+        return all(c in "0123456789abcdefABCDEF:." for c in host.strip("[]"))
+    labels = host.rstrip(".").split(".")
+    return all(0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
+               for label in labels)
 
 
 class Media(Resource):
@@ -110,12 +134,13 @@ class Media(Resource):
         shown = _redacted(url)
         try:
             async with self._t.http.get(url, headers=headers, timeout=timeout,
-                                        allow_redirects=True) as resp:
+                                        allow_redirects=True, max_redirects=5,
+                                        ssl=True) as resp:
                 if resp.status >= 400:
                     raise DownloadError(f"GET {shown} → {resp.status}: signed media URLs "
                                         "expire after ~6-24 h; fetch the job again "
                                         "(flow.jobs.get) for fresh URLs", url=shown,
-                                        status=resp.status)
+                                        status=resp.status, retryable=True)
                 expected = resp.content_length
                 if expected is not None and expected > max_bytes:
                     raise DownloadError(f"GET {shown}: {expected} bytes exceeds max_bytes="
@@ -130,10 +155,12 @@ class Media(Resource):
                                   url=shown) from exc
         except aiohttp.ClientPayloadError as exc:
             raise DownloadError(f"GET {shown}: the body was cut short ({exc}); try again",
-                                url=shown) from exc
+                                url=shown, retryable=True) from exc
         except aiohttp.ClientError as exc:
             raise APIConnectionError(f"GET {shown}: {type(exc).__name__}: {exc}",
                                      url=shown) from exc
+        except (UnicodeError, ValueError) as exc:  # e.g. a host name IDNA cannot encode
+            raise DownloadError(f"GET {shown}: unusable URL ({exc})", url=shown) from exc
         log.debug("downloaded %s → %s (%d bytes)", shown, dest, written)
         return dest
 
@@ -170,4 +197,4 @@ async def _checked_chunks(resp: aiohttp.ClientResponse, expected: int | None, ma
         yield chunk
     if expected is not None and total != expected:
         raise DownloadError(f"GET {shown}: got {total} of {expected} bytes (truncated); "
-                            "try again", url=shown)
+                            "try again", url=shown, retryable=True)

@@ -42,6 +42,8 @@ from .assets import (
     MediaGenerationIdRef,
 )
 from .captcha import (
+    CaptchaAttempt,
+    CaptchaInfo,
     CaptchaProviders,
     CaptchaProvidersParams,
     CaptchaStats,
@@ -57,44 +59,32 @@ from .characters import (
     ImageReference,
 )
 from .common import (
-    AspectRatio,
     CallbackParams,
-    CaptchaAttempt,
-    CaptchaInfo,
     CaptchaParams,
-    CaptchaProvider,
-    ErrorBody,
-    ErrorDetail,
-    ErrorReason,
-    GeneratedImage,
-    GeneratedVideo,
-    GoogleError,
-    ImageModel,
-    ImagePayload,
-    ImageUpscaleResolution,
     JobIdFields,
-    JobResponse,
+)
+from .enums import (
+    AspectRatio,
+    CaptchaProvider,
+    ErrorReason,
+    ImageModel,
+    ImageUpscaleResolution,
     JobStatus,
     JobType,
-    LegacyVideo,
-    MediaEntry,
     MediaGenerationStatus,
-    MediaItem,
-    MediaMetadata,
-    MediaStatus,
-    Operation,
-    OperationInfo,
-    OperationMetadata,
-    OperationName,
     RateLimitReason,
-    SkipReason,
-    VideoDimensions,
     VideoModel,
-    VideoPayload,
     VideoResolution,
     VideoUpscaleResolution,
+)
+from .errors import (
+    ErrorBody,
+    SkipReason,
     find_reason,
-    unify_media,
+)
+from .google_error import (
+    ErrorDetail,
+    GoogleError,
 )
 from .images import (
     ImageParams,
@@ -109,6 +99,24 @@ from .jobs import (
     Job,
     JobsGroup,
     JobsStats,
+)
+from .media import (
+    GeneratedImage,
+    GeneratedVideo,
+    ImagePayload,
+    JobResponse,
+    LegacyVideo,
+    MediaEntry,
+    MediaItem,
+    MediaMetadata,
+    MediaStatus,
+    Operation,
+    OperationInfo,
+    OperationMetadata,
+    OperationName,
+    VideoDimensions,
+    VideoPayload,
+    unify_media,
 )
 from .videos import (
     AsyncParams,

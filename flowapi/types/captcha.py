@@ -1,6 +1,7 @@
 """Captcha providers (GET/POST /accounts/captcha-providers) and GET /accounts/captcha-stats.
 
-The per-response ``captcha`` block is :class:`~flowapi.types.CaptchaInfo` (in ``common``).
+The per-response ``captcha`` block of generation responses is :class:`CaptchaInfo` (with its
+:class:`CaptchaAttempt` entries), defined at the end of this module.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from typing import Any
 import msgspec
 
 from ._base import UNSET, ResponseStruct, UnsetType, WireParams
+from .enums import CaptchaProvider
 
 __all__ = [
+    "CaptchaAttempt",
+    "CaptchaInfo",
     "CaptchaProviders",
     "CaptchaProvidersParams",
     "CaptchaStats",
@@ -161,3 +165,46 @@ class CaptchaStats(ResponseStruct, kw_only=True, frozen=True):
     """Aggregates; absent when no records match."""
     data: tuple[CaptchaStatsRow, ...] = ()
     """Individual attempts (absent with ``anonymized=true``)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Captcha block
+# ---------------------------------------------------------------------------------------------
+
+
+class CaptchaAttempt(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
+    """One entry of ``captcha.attempts[]`` (POST /videos › Model › captcha)."""
+
+    service: str = ""
+    """Provider name, see :class:`CaptchaProvider`."""
+    task_id: str = ""
+    """``taskId`` at the provider (absent for ``UserProvided``)."""
+    duration_ms: int | float = 0
+    """``durationMs`` — solve time of this attempt, milliseconds."""
+    success: bool = False
+    """Whether the provider returned a token (Google may still reject it)."""
+    error: Any = None
+    """Provider error for a failed attempt (string in the docs; shape not guaranteed)."""
+
+
+class CaptchaInfo(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
+    """``captcha`` — captcha metadata of a generation response (supplement §1.6)."""
+
+    service: str = ""
+    """Provider that produced the final token, or ``UserProvided``."""
+    task_id: str = ""
+    """``taskId`` at the provider (absent for ``UserProvided``)."""
+    duration_ms: int | float = 0
+    """``durationMs`` — total captcha solving time over all attempts, milliseconds."""
+    attempts: tuple[CaptchaAttempt, ...] = ()
+    """Every attempt, failures included (may be absent on 201 bodies)."""
+
+    @property
+    def duration_seconds(self) -> float:
+        """:attr:`duration_ms` in seconds."""
+        return float(self.duration_ms) / 1000.0
+
+    @property
+    def provider(self) -> CaptchaProvider:
+        """:attr:`service` as a :class:`CaptchaProvider` (``UNKNOWN`` if new)."""
+        return CaptchaProvider.parse(self.service)

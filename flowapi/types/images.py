@@ -7,7 +7,9 @@ from typing import ClassVar
 import msgspec
 
 from ._base import UNSET, ResponseStruct, UnsetType
-from .common import CallbackParams, CaptchaInfo, CaptchaParams, JobIdFields, MediaEntry, MediaItem
+from .captcha import CaptchaInfo
+from .common import CallbackParams, CaptchaParams, JobIdFields
+from .media import MediaEntry, MediaItem
 
 __all__ = ["ImageParams", "ImageResult", "ImageUpscaleParams", "ImageUpscaleResult"]
 

@@ -19,17 +19,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ._base import ResponseStruct, parse_iso8601
-from .common import (
-    CaptchaInfo,
-    GoogleError,
-    JobIdFields,
-    JobResponse,
-    JobStatus,
-    JobType,
-    MediaItem,
-    describe_error,
-    find_reason,
-)
+from .captcha import CaptchaInfo
+from .common import JobIdFields
+from .enums import JobStatus, JobType
+from .errors import describe_error, find_reason
+from .google_error import GoogleError
+from .media import JobResponse, MediaItem
 
 if TYPE_CHECKING:
     from datetime import datetime

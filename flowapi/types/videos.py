@@ -13,16 +13,10 @@ from typing import ClassVar
 import msgspec
 
 from ._base import UNSET, ResponseStruct, UnsetType, WireParams
-from .common import (
-    CallbackParams,
-    CaptchaInfo,
-    JobIdFields,
-    MediaEntry,
-    MediaGenerationStatus,
-    MediaItem,
-    Operation,
-    unify_media,
-)
+from .captcha import CaptchaInfo
+from .common import CallbackParams, JobIdFields
+from .enums import MediaGenerationStatus
+from .media import MediaEntry, MediaItem, Operation, unify_media
 
 __all__ = [
     "AsyncParams",

@@ -1,0 +1,405 @@
+"""Benchmark entry point: our JobWatcher modes beside the baselines, same run, same fake.
+
+    .venv/bin/python -m benchmarks.run --n 10 100 1000 10000      # full run, writes RESULTS.md
+    .venv/bin/python -m benchmarks.run --quick                     # smoke run (N=10)
+
+For every N and client a fresh ``flowapi fake-server`` subprocess is started with a shared
+``--anchor`` and the N's ``time_scale``; the client runs in a second subprocess (clean CPU
+and RSS figures) on ``ScaledClock(time_scale, anchor=...)``. Ground truth comes from the
+fake's ``GET /_fake/state``: every request (route, simulated time) and every job
+(``created_at``, ``finished_at``). Clients:
+
+* ``listing`` / ``poll`` / ``webhook`` — ``flow.watch(max_in_flight=N, mode=...)``.
+* ``A@1s`` / ``A@15s`` — baseline A: plain aiohttp, one task per job under
+  ``asyncio.gather``, submit then ``GET /jobs/{jobid}`` every 1 s / 15 s.
+* ``B vendor`` — baseline B: the vendor's sample script (sequential submits, then one job
+  at a time polled every 15 s).
+
+Metrics: API requests per completed job (submit, per-job GET, listing, other), detection lag
+(``finished_at`` on the fake → the client's iterator yields; simulated seconds) p50/p95/max,
+client CPU seconds per 1,000 jobs, client peak RSS, batch wall time against the longest job
+plus the submit time, and the correctness counters (lost, yielded twice, created twice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import decode as decode_bench
+from . import overhead as overhead_bench
+from . import request_cost as request_cost_bench
+from ._fake import TOKEN, FakeProcess
+
+HERE = Path(__file__).resolve().parent
+
+#: time_scale (real seconds per simulated second) per N: small enough for a short run,
+#: large enough that real scheduling noise (~1-5 ms) stays well under the lag being
+#: measured, and that the fake process (one core) is not saturated.
+TIME_SCALE = {10: 0.05, 100: 0.05, 1000: 0.05, 10_000: 0.2}
+QUICK_TIME_SCALE = 0.02
+#: clients whose request rate needs a slower clock (A@1s sends ~N requests per simulated
+#: second): the fake serves ~5,000 requests per real second while sharing 2 cores, so
+#: N / time_scale must stay near 2,000.
+SLOW_CLIENTS = {("A@1s", 1000): 0.5}
+#: webhook lag is a few real milliseconds (callback POST → GET → yield); measured at a
+#: time_scale where 1 real ms is at most 0.005 simulated s, so that it is not inflated.
+WEBHOOK_TIME_SCALE = 0.2
+#: (client, N) pairs not run, with the reason printed in the results.
+SKIPPED = {
+    ("A@1s", 10_000): "≈2.1 M GETs (10,000 jobs × ~105 s × 1/s): at the fake's ~5,000 "
+                      "requests/s that is 7+ minutes of a saturated fake; A@1s costs "
+                      "~1 request per job per simulated second at every N (see N=1,000)",
+}
+
+
+@dataclass
+class Client:
+    name: str
+    kind: str
+    mode: str | None = None
+    interval: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+CLIENTS = [
+    Client("listing", "ours", mode="listing"),
+    Client("poll", "ours", mode="poll"),
+    Client("webhook", "ours", mode="webhook"),
+    Client("A@15s", "naive", interval=15.0),
+    Client("A@1s", "naive", interval=1.0),
+    Client("B vendor", "vendor"),
+]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def run_one(client: Client, n: int, time_scale: float, *, timeout: float,
+            standin_webhook: bool) -> dict[str, Any]:
+    """Run one client against a fresh fake; return the client's JSON plus metrics."""
+    anchor = time.time()
+    with FakeProcess(time_scale, anchor) as fake:
+        spec = {"kind": client.kind, "mode": client.mode, "interval": client.interval,
+                "n": n, "time_scale": time_scale, "anchor": anchor,
+                "base_url": fake.base_url, "token": TOKEN, "standin": standin_webhook}
+        cpu_before = fake.cpu_seconds()
+        proc = subprocess.run([sys.executable, "-m", "benchmarks._client", json.dumps(spec)],
+                              capture_output=True, text=True, timeout=timeout,
+                              cwd=HERE.parent, check=False)
+        fake_cpu = fake.cpu_seconds() - cpu_before
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            return {"error": f"client exited {proc.returncode}: {proc.stderr[-2000:]}"}
+        result: dict[str, Any] = json.loads(lines[-1])
+        if result.get("skipped"):
+            return result
+        state = fake.state()
+    result.update(analyse(result, state, n))
+    result["fake_cpu_s"] = fake_cpu
+    result["time_scale"] = time_scale
+    return result
+
+
+def analyse(result: dict[str, Any], state: dict[str, Any], n: int) -> dict[str, Any]:
+    """Metrics of one run from the client's outcomes and the fake's ground truth."""
+    jobs: dict[str, Any] = state["jobs"]
+    routes = collections.Counter(r["route"] for r in state["requests"]
+                                 if r["route"] not in ("ADMIN", "GET media"))
+    submit = sum(c for r, c in routes.items() if r.startswith("POST videos"))
+    per_job = routes.get("GET jobs/{jobid}", 0)
+    listing = routes.get("GET jobs", 0)
+    total = sum(routes.values())
+    other = total - submit - per_job - listing
+    outcomes = result["outcomes"]
+    seen = collections.Counter(o[0] for o in outcomes)
+    first: dict[str, list[Any]] = {}
+    for o in outcomes:
+        first.setdefault(o[0], o)
+    completed = [o for o in first.values() if o[3]]
+    lags = [o[2] - jobs[o[1]]["finished_at"] for o in completed if o[1] in jobs]
+    per_prompt = collections.Counter(j["request"].get("prompt") for j in jobs.values())
+    t_start = result.get("t_start") or min((r["t"] for r in state["requests"]), default=0)
+    t_end = max((o[2] for o in outcomes), default=t_start)
+    durations = [j["finished_at"] - j["created_at"] for j in jobs.values()]
+    created = [j["created_at"] for j in jobs.values()]
+    finished = [j["finished_at"] for j in jobs.values()]
+    longest = max(durations, default=0.0)
+    submit_span = (max(created) - t_start) if created else 0.0
+    ideal = longest + submit_span
+    done = max(len(completed), 1)
+    return {
+        "completed": len(completed),
+        "failed": len(first) - len(completed),
+        "requests": {"total": total, "submit": submit, "per_job": per_job,
+                     "listing": listing, "other": other},
+        "req_per_job": total / done,
+        "watch_req_per_job": (per_job + listing) / done,
+        "split_per_job": {"submit": submit / done, "per_job": per_job / done,
+                          "listing": listing / done, "other": other / done},
+        "lag": {"p50": _percentile(lags, 0.5), "p95": _percentile(lags, 0.95),
+                "max": max(lags, default=math.nan), "mean": sum(lags) / len(lags)
+                if lags else math.nan},
+        "cpu_per_1000": result["cpu_s"] / n * 1000,
+        "wall_sim": t_end - t_start,
+        "ideal_sim": ideal,
+        "wall_over_ideal": (t_end - t_start) / ideal - 1 if ideal else math.nan,
+        "tail_sim": t_end - max(finished, default=t_end),
+        "submit_span_sim": submit_span,
+        "longest_sim": longest,
+        "lost": n - len(first),
+        "yielded_twice": sum(c - 1 for c in seen.values() if c > 1),
+        "created_twice": sum(c - 1 for c in per_prompt.values() if c > 1),
+        "server_jobs": len(jobs),
+        "outcomes": None,  # dropped from the saved JSON (large)
+    }
+
+
+# -- report ----------------------------------------------------------------------------
+
+
+def _f(x: float, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.{digits}f}"
+
+
+def main_table(results: dict[int, dict[str, dict[str, Any]]]) -> str:
+    head = ("| N | client | time_scale | req/job | submit | GET job | listing | other "
+            "| lag p50 | lag p95 | lag max | CPU s/1k jobs | peak RSS MB | wall vs longest+submit "
+            "| lost / twice / created twice |")
+    out = [head, "|" + "---|" * 15]
+    for n, by_client in results.items():
+        for name, r in by_client.items():
+            if "error" in r and r.get("error") and "req_per_job" not in r:
+                out.append(f"| {n:,} | {name} | | error: {r['error'][:120]} |" + " |" * 11)
+                continue
+            if r.get("skipped"):
+                out.append(f"| {n:,} | {name} | | not run: {r['skipped']} |" + " |" * 11)
+                continue
+            s = r["split_per_job"]
+            lag = r["lag"]
+            label = name + (" (stand-in receiver)" if "stand-in" in str(r.get("receiver"))
+                            else "")
+            out.append(
+                f"| {n:,} | {label} | {r['time_scale']} | **{_f(r['req_per_job'])}** | "
+                f"{_f(s['submit'])} | {_f(s['per_job'])} | {_f(s['listing'], 3)} | "
+                f"{_f(s['other'], 3)} | {_f(lag['p50'])} | **{_f(lag['p95'])}** | "
+                f"{_f(lag['max'])} | {_f(r['cpu_per_1000'])} | {_f(r['rss_peak_mb'], 0)} | "
+                f"{_f(r['wall_sim'], 0)} s vs {_f(r['ideal_sim'], 0)} s "
+                f"({r['wall_over_ideal'] * 100:+.1f} %) | "
+                f"{r['lost']} / {r['yielded_twice']} / {r['created_twice']} |")
+    return "\n".join(out)
+
+
+def ratio_table(results: dict[int, dict[str, dict[str, Any]]]) -> str:
+    out = ["| N | ours | vs baseline | requests/job: baseline ÷ ours (all / polling only) "
+           "| lag p95: baseline ÷ ours | lag p50: baseline ÷ ours | CPU: baseline ÷ ours |",
+           "|---|---|---|---|---|---|---|"]
+    for n, by_client in results.items():
+        for ours in ("listing", "poll", "webhook"):
+            o = by_client.get(ours)
+            if not o or "req_per_job" not in o:
+                continue
+            for base in ("A@15s", "A@1s", "B vendor"):
+                b = by_client.get(base)
+                if not b or "req_per_job" not in b:
+                    continue
+                watch = (b["watch_req_per_job"] / o["watch_req_per_job"]
+                         if o["watch_req_per_job"] else math.inf)
+                out.append(
+                    f"| {n:,} | {ours} | {base} | {b['req_per_job'] / o['req_per_job']:.1f}× / "
+                    f"{watch:.1f}× | {b['lag']['p95'] / o['lag']['p95']:.1f}× | "
+                    f"{b['lag']['p50'] / o['lag']['p50']:.1f}× | "
+                    f"{b['cpu_per_1000'] / o['cpu_per_1000']:.1f}× |")
+    return "\n".join(out)
+
+
+def fake_table(results: dict[int, dict[str, dict[str, Any]]]) -> str:
+    out = ["| N | client | client wall s (real) | client CPU s | fake CPU s | fake CPU / wall "
+           "| requests | watcher stats |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    for n, by_client in results.items():
+        for name, r in by_client.items():
+            if "req_per_job" not in r:
+                continue
+            stats = r.get("stats")
+            st = ", ".join(f"{k}={v}" for k, v in stats.items() if v) if stats else ""
+            out.append(f"| {n:,} | {name} | {_f(r['wall_s'], 1)} | {_f(r['cpu_s'], 2)} | "
+                       f"{_f(r['fake_cpu_s'], 2)} | {r['fake_cpu_s'] / r['wall_s']:.0%} | "
+                       f"{r['requests']['total']:,} | {st} |")
+    return "\n".join(out)
+
+
+def write_results(path: Path, command: str, results: dict[int, dict[str, dict[str, Any]]],
+                  micro: dict[str, Any], started: float, notes: list[str]) -> None:
+    elapsed = time.time() - started
+    scales = ", ".join(f"N={n:,}: {TIME_SCALE.get(n, QUICK_TIME_SCALE)}" for n in results)
+    slow = ", ".join(f"{c} at N={n:,}: {s}" for (c, n), s in SLOW_CLIENTS.items()
+                     if n in results)
+    text = f"""# JobWatcher benchmark results
+
+Produced by:
+
+```
+{command}
+```
+
+{time.strftime("%Y-%m-%d %H:%M", time.localtime(started))}; {elapsed / 60:.1f} min wall;
+{platform.python_implementation()} {platform.python_version()} on {os.cpu_count()} cores
+({platform.machine()}). FakeFlowServer in a separate process (`flowapi fake-server
+--time-scale S --anchor A`), one fresh fake and one client process per row. time_scale
+(real seconds per simulated second): {scales}{"; slower for " + slow if slow else ""}.
+All times below are **simulated** seconds (lag, wall) except where marked real. Workload:
+N videos, 5 % veo-3.1-quality (150–210 s, ≤ 100), 30 % veo-3.1-fast (60–120 s, ≤ 1,000),
+the rest veo-3.1-lite-low-priority (50–100 s); all submitted at once (`max_in_flight=N`).
+
+## Results
+
+req/job = API requests on the fake per completed job (including the submit), split by
+kind; lag = fake `finished_at` → our iterator yields; CPU = client process CPU
+(`time.process_time`) per 1,000 jobs; RSS = client peak (`ru_maxrss`, includes the
+interpreter and libraries); wall = first submit → last outcome, against the longest job
+plus the submit time (target: within +5 %).
+
+{main_table(results)}
+
+## Ratios (baseline ÷ ours; > 1 means ours is better)
+
+"polling only" leaves out the submit (1 per job for everyone).
+
+{ratio_table(results)}
+
+## Where the time goes (real seconds; fake = the server process)
+
+{fake_table(results)}
+
+## Decode micro-benchmark (real job payloads from `tests/fixtures/spec/`)
+
+µs per body (best of 5); "work" = read `status` and the first media URL of a job record,
+or collect the executing job ids of a listing. msgspec decoders are cached per type
+(`flowapi.types._base.decode`); the watcher's listing decodes only the ids (values are
+skipped as `msgspec.Raw`).
+
+{decode_bench.markdown(micro["decode"])}
+
+## Client CPU per request (fake in another process; sequential, one connection)
+
+{request_cost_bench.markdown(micro["request_cost"])}
+
+## The watcher's own CPU per job, without HTTP
+
+`benchmarks/overhead.py`: the same workload on a stub session that answers instantly
+(scheduler heap, ripe set, worker pool, outcome queue, params validation; the stub's own
+listing building included).
+
+{overhead_markdown(micro["overhead"])}
+
+## Notes
+
+""" + "\n".join(f"- {n}" for n in notes) + "\n"
+    path.write_text(text)
+
+
+def overhead_markdown(rows: list[dict[str, float]]) -> str:
+    out = ["| N | µs CPU per job | listings | GETs |", "|---:|---:|---:|---:|"]
+    out += [f"| {int(r['n']):,} | {r['us_per_job']:.0f} | {int(r['listings'])} | "
+            f"{int(r['polls'])} |" for r in rows]
+    return "\n".join(out)
+
+
+def micro_benchmarks(quick: bool) -> dict[str, Any]:
+    """Decode, request-cost and watcher-overhead micro-benchmarks."""
+    import asyncio
+
+    ns = [1000] if quick else [1000, 10_000]
+    return {
+        "decode": decode_bench.run(),
+        "request_cost": request_cost_bench.run(500 if quick else 2000),
+        "overhead": [asyncio.run(overhead_bench.measure(n, "listing", 0.02)) for n in ns],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, nargs="+", default=[10, 100, 1000, 10_000])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: N=10 at time_scale {QUICK_TIME_SCALE}")
+    parser.add_argument("--clients", nargs="+", default=[c.name for c in CLIENTS],
+                        help="subset of: " + ", ".join(c.name for c in CLIENTS))
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--json", type=Path, default=HERE / "results.json")
+    parser.add_argument("--no-standin-webhook", action="store_true",
+                        help="when flowapi.webhooks is missing, do not measure webhook mode "
+                             "with the stand-in receiver")
+    args = parser.parse_args(argv)
+    command = ".venv/bin/python -m benchmarks.run " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    ns = [10] if args.quick else args.n
+    started = time.time()
+    load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    results: dict[int, dict[str, dict[str, Any]]] = {}
+    notes: list[str] = []
+    for n in ns:
+        results[n] = {}
+        for client in CLIENTS:
+            if client.name not in args.clients:
+                continue
+            if (client.name, n) in SKIPPED:
+                results[n][client.name] = {"skipped": SKIPPED[(client.name, n)]}
+                continue
+            ts = QUICK_TIME_SCALE if args.quick else SLOW_CLIENTS.get(
+                (client.name, n), TIME_SCALE.get(n, 0.05))
+            if client.name == "webhook" and not args.quick:
+                ts = max(ts, WEBHOOK_TIME_SCALE)
+            t0 = time.time()
+            r = run_one(client, n, ts, timeout=1800, standin_webhook=not args.no_standin_webhook)
+            r.pop("outcomes", None)
+            results[n][client.name] = r
+            summary = (f"req/job={r['req_per_job']:.2f} lag p95={r['lag']['p95']:.2f}s "
+                       f"cpu/1k={r['cpu_per_1000']:.2f}s rss={r['rss_peak_mb']:.0f}MB "
+                       f"lost={r['lost']}" if "req_per_job" in r else
+                       r.get("skipped") or r.get("error"))
+            print(f"N={n:>6} {client.name:<9} ts={ts:<5} {time.time() - t0:6.1f}s real  "
+                  f"{summary}", flush=True)
+    webhook_rows = [r for by in results.values() for name, r in by.items() if name == "webhook"]
+    if any("stand-in" in str(r.get("receiver")) for r in webhook_rows):
+        notes.append("webhook: `flowapi.webhooks` did not exist when this ran, so the "
+                     "webhook rows use a minimal stand-in receiver (aiohttp handler → "
+                     "`watcher.notify`, in `benchmarks/_client.py`); they measure the "
+                     "watcher's webhook path, not `flowapi.webhooks.WebhookReceiver`.")
+    elif any(r.get("skipped") for r in webhook_rows):
+        notes.append("webhook: not measured (`flowapi.webhooks` missing).")
+    for (client_name, n), reason in SKIPPED.items():
+        if n in results:
+            notes.append(f"{client_name} at N={n:,} not run: {reason}.")
+    micro = micro_benchmarks(args.quick)
+    notes.append(f"load average at start {load_start}, at end "
+                 f"{', '.join(f'{x:.2f}' for x in os.getloadavg())} (other work on the "
+                 "machine adds noise to CPU and lag figures)")
+    args.json.write_text(json.dumps({"command": command, "results": results, **micro},
+                                    indent=1, default=str))
+    write_results(args.out, command, results, micro, started, notes)
+    print(f"wrote {args.out} ({(time.time() - started) / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
