@@ -49,13 +49,16 @@ HERE = Path(__file__).resolve().parent
 #: measured, and that the fake process (one core) is not saturated.
 TIME_SCALE = {10: 0.05, 100: 0.05, 1000: 0.05, 10_000: 0.2}
 QUICK_TIME_SCALE = 0.02
-#: clients whose request rate needs a slower clock (A@1s sends ~N requests per simulated
-#: second): the fake serves ~5,000 requests per real second while sharing 2 cores, so
-#: N / time_scale must stay near 2,000.
-SLOW_CLIENTS = {("A@1s", 1000): 0.5}
+#: clients whose request rate needs a slower clock: A@1s sends ~N requests per simulated
+#: second, poll mode at N=10,000 up to ~1,800 at its peak; client and fake share 2 cores
+#: (~150 µs of client CPU per request), so requests per real second must stay near 3,000.
+SLOW_CLIENTS = {("A@1s", 1000): 0.5, ("poll", 10_000): 0.5}
 #: webhook lag is a few real milliseconds (callback POST → GET → yield); measured at a
 #: time_scale where 1 real ms is at most 0.005 simulated s, so that it is not inflated.
 WEBHOOK_TIME_SCALE = 0.2
+#: runs of listing mode at N ≤ 1,000 (the CPU target's row; the machine may be shared):
+#: the table shows the run with the median CPU, the range is in "where the time goes".
+LISTING_REPEATS = 3
 #: (client, N) pairs not run, with the reason printed in the results.
 SKIPPED = {
     ("A@1s", 10_000): "≈2.1 M GETs (10,000 jobs × ~105 s × 1/s): at the fake's ~5,000 "
@@ -241,6 +244,9 @@ def fake_table(results: dict[int, dict[str, dict[str, Any]]]) -> str:
                 continue
             stats = r.get("stats")
             st = ", ".join(f"{k}={v}" for k, v in stats.items() if v) if stats else ""
+            if r.get("cpu_runs"):
+                st += ("; " if st else "") + "CPU s/1k over repeats: " + ", ".join(
+                    f"{c:.2f}" for c in r["cpu_runs"])
             out.append(f"| {n:,} | {name} | {_f(r['wall_s'], 1)} | {_f(r['cpu_s'], 2)} | "
                        f"{_f(r['fake_cpu_s'], 2)} | {r['fake_cpu_s'] / r['wall_s']:.0%} | "
                        f"{r['requests']['total']:,} | {st} |")
@@ -274,9 +280,10 @@ the rest veo-3.1-lite-low-priority (50–100 s); all submitted at once (`max_in_
 
 req/job = API requests on the fake per completed job (including the submit), split by
 kind; lag = fake `finished_at` → our iterator yields; CPU = client process CPU
-(`time.process_time`) per 1,000 jobs; RSS = client peak (`ru_maxrss`, includes the
-interpreter and libraries); wall = first submit → last outcome, against the longest job
-plus the submit time (target: within +5 %).
+(`time.process_time`) per 1,000 jobs; RSS = client peak (`VmHWM` of the client process,
+including the interpreter and libraries, ~40 MB; `ru_maxrss` would carry the orchestrator's
+high-water mark across fork+exec); wall = first submit → last outcome, against the longest
+job plus the submit time (target: within +5 %).
 
 {main_table(results)}
 
@@ -370,8 +377,18 @@ def main(argv: list[str] | None = None) -> int:
             if client.name == "webhook" and not args.quick:
                 ts = max(ts, WEBHOOK_TIME_SCALE)
             t0 = time.time()
-            r = run_one(client, n, ts, timeout=1800, standin_webhook=not args.no_standin_webhook)
-            r.pop("outcomes", None)
+            repeats = (LISTING_REPEATS if client.name == "listing" and n <= 1000
+                       and not args.quick else 1)
+            runs = [run_one(client, n, ts, timeout=1800,
+                            standin_webhook=not args.no_standin_webhook)
+                    for _ in range(repeats)]
+            for r in runs:
+                r.pop("outcomes", None)
+            ok = sorted((r for r in runs if "cpu_per_1000" in r),
+                        key=lambda r: r["cpu_per_1000"])
+            r = ok[len(ok) // 2] if ok else runs[0]
+            if len(ok) > 1:
+                r["cpu_runs"] = [x["cpu_per_1000"] for x in ok]
             results[n][client.name] = r
             summary = (f"req/job={r['req_per_job']:.2f} lag p95={r['lag']['p95']:.2f}s "
                        f"cpu/1k={r['cpu_per_1000']:.2f}s rss={r['rss_peak_mb']:.0f}MB "

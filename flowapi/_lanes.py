@@ -9,6 +9,9 @@ an account (load-balanced by the server) use the pseudo-account ``"~lb"``:
   no eligible account for that model — and every ``(email, model)`` of its ``skipReasons``;
 * scope ``request`` (low captcha score) parks nothing: only that submission waits.
 
+The cooldown is the 429's ``retry_at`` (the later of ``Retry-After`` and ``retryAfter``),
+``default_cooldown`` when it has none; a ``retry_at`` already past parks nothing.
+
 Which account a 429 belongs to: the request's ``email``, else the account the 429 names
 (:attr:`~flowapi.RateLimitError.email`: the transport fills it in from the references'
 account, or from the only configured account). When the server load-balanced the request
@@ -73,11 +76,6 @@ class Lanes:
             account-scope 429 is tried again (the server routes it to another account),
             default 5 s; it doubles with each such 429 in a row, up to the 429's
             ``retry_at``.
-        guard: the session-wide guard of the transport rather than a watcher's lanes:
-            ``no_eligible_account`` then parks only the accounts of its ``skipReasons``
-            (a pinned request would still reach Google), not the load-balanced lane — the
-            load balancer answers those without calling Google, so a direct caller may
-            ask again, while a watcher parks the lane to spare the herd.
         on_change: called after a lane is parked (e.g. to persist :meth:`snapshot` in a
             journal so a restarted process keeps honouring the cooldowns).
     """
@@ -85,7 +83,6 @@ class Lanes:
     default_cooldown: float = 60.0
     request_cooldown: float = 30.0
     lb_retry_delay: float = 5.0
-    guard: bool = False
     on_change: Callable[[], None] | None = field(default=None, repr=False)
     _parked: dict[tuple[str, str], Park] = field(default_factory=dict)
     _dead: dict[str, str] = field(default_factory=dict)
@@ -202,10 +199,11 @@ class Lanes:
         reason = error.reason or "429"
         if scope == "request":
             return hint if hint is not None else now + self.request_cooldown
-        until = hint if hint is not None and hint > now else now + self.default_cooldown
+        if hint is not None and hint <= now:
+            return now  # the server dates the end of the cooldown in the past: go ahead
+        until = hint if hint is not None else now + self.default_cooldown
         if scope == "all":
-            if not self.guard:
-                self._park((LB, model or ANY), Park(until, reason, scope))
+            self._park((LB, model or ANY), Park(until, reason, scope))
             for skip_email, skip_reason, skip_model in getattr(error, "skip_reasons", ()):
                 if skip_email:
                     lane_model = ANY if skip_model in ("", ANY) else skip_model

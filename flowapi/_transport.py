@@ -176,7 +176,7 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self._rng = random.Random()
         self.requests_sent = 0
-        self.lanes = Lanes(guard=True)
+        self.lanes = Lanes()
         """Session-wide lane guard for generation requests (see the module docstring)."""
         self._accounts: tuple[float, list[str]] | None = None
 
@@ -302,8 +302,15 @@ class Transport:
         what = f"{who}, model {model}" if park.scope == "model" and model else who
         log.debug("%s %s: lane %s parked until %s (%s): not sent", method, url, what,
                   _iso(park.until), park.reason)
-        scope: RateLimitScope = "model" if park.scope == "model" else (
-            "all" if park.scope == "all" else "account")
+        # the scope tells a watcher what to park: load-balanced requests → its "~lb" lane
+        # ("all"), a pinned one → that account, or that model on it
+        scope: RateLimitScope
+        if lane is None:
+            scope = "all"
+        elif model and park.scope in ("model", "all"):
+            scope = "model"
+        else:
+            scope = "account"
         raise RateLimitError(
             f"{method} {url}: not sent: {what} is parked until {_iso(park.until)} after a "
             f"429 {park.reason}. Next: {status_hint(429, park.reason)}.",

@@ -1,8 +1,9 @@
 """JobWatcher: submit many async jobs, watch them all with few requests, yield each outcome
 exactly once (DESIGN §6).
 
-One scheduler task owns a heap of due events (a poll of one job, a delayed submission, a job
-becoming *ripe*, a listing tick, a deadline). Requests run on a small pool of worker tasks
+One scheduler task owns a heap of due events (a poll of one job, a delayed submission, a
+listing tick, a deadline); jobs waiting to ripen sit in a second heap that each listing tick
+drains. Requests run on a small pool of worker tasks
 (at most ``max_concurrent_requests``) fed by a queue; no task exists per job, so 10,000 jobs
 in flight cost a heap, a few dicts and one small record each.
 
@@ -89,8 +90,7 @@ _FATAL = (AuthenticationError, PaymentRequiredError)
 _POLL = 0
 _SUBMIT = 1
 _LIST = 2
-_RIPE = 3
-_DEADLINE = 4
+_DEADLINE = 3
 
 #: Listing ticks stretch while few jobs are ripe: interval × min(_MAX_STRETCH,
 #: max(1, sqrt(_FULL_RATE_RIPE / ripe))). Trade-off of one request per tick against the
@@ -268,7 +268,9 @@ class JobWatcher:
         self._work: deque[tuple[int, _Entry, int]] = deque()
         self._idle: list[anyio.Event] = []
         self._workers = 0
-        # listing mode: ripe jobs by jobid, and the tick state
+        # listing mode: jobs not ripe yet (heap of ripe time, ripe_seq, key), ripe jobs by
+        # jobid, and the tick state
+        self._unripe: list[tuple[float, int, str]] = []
         self._ripe: dict[str, _Entry] = {}
         self._tick_due: float | None = None
         self._tick_running = False
@@ -603,9 +605,10 @@ class JobWatcher:
         if entry.fallback:
             self._schedule(_POLL, entry, entry.ripe_at)
         else:
+            # not an event of its own: the next listing tick moves it to the ripe set
             entry.ripe_seq = seq = next(self._seq)
-            heapq.heappush(self._heap, (entry.ripe_at, seq, _RIPE, entry.key))
-            self._poke(entry.ripe_at)
+            heapq.heappush(self._unripe, (entry.ripe_at, seq, entry.key))
+            self._want_tick()
 
     # -- expected generation times (server hints) ---------------------------------------
 
@@ -727,11 +730,7 @@ class JobWatcher:
         entry = self._entries.get(key)
         if entry is None or entry.done:
             return
-        if kind == _RIPE:
-            if entry.ripe_seq == seq and not entry.fallback and entry.jobid is not None:
-                self._ripe[entry.jobid] = entry
-                self._want_tick()
-        elif kind == _DEADLINE:
+        if kind == _DEADLINE:
             if entry.deadline == due:
                 self._timed_out(entry)
         elif entry.seq == seq:
@@ -795,12 +794,27 @@ class JobWatcher:
         return self.listing_interval * min(_MAX_STRETCH, max(1.0, stretch))
 
     def _want_tick(self) -> None:
-        """Make sure a tick is coming while jobs are ripe (one tick at a time)."""
-        if self._tick_running or not self._ripe:
+        """Make sure a tick is coming while jobs are ripe, or when the next one ripens
+        (one tick at a time)."""
+        if self._tick_running:
             return
-        interval = self._tick_interval(len(self._ripe))
-        self._schedule_tick(max(self._clock.now(), self._last_tick + interval,
-                                self._tick_hold))
+        if self._ripe:
+            interval = self._tick_interval(len(self._ripe))
+            self._schedule_tick(max(self._clock.now(), self._last_tick + interval,
+                                    self._tick_hold))
+        elif self._unripe:
+            self._schedule_tick(max(self._unripe[0][0], self._tick_hold))
+
+    def _ripen(self, now: float) -> None:
+        """Move the jobs whose ripe time has come from the unripe heap to the ripe set
+        (work proportional to the jobs that ripened; stale heap items are dropped)."""
+        unripe, ripe, entries = self._unripe, self._ripe, self._entries
+        while unripe and unripe[0][0] <= now:
+            _, seq, key = heapq.heappop(unripe)
+            entry = entries.get(key)
+            if (entry is not None and entry.ripe_seq == seq and not entry.done
+                    and not entry.fallback and entry.jobid is not None):
+                ripe[entry.jobid] = entry
 
     async def _list_tick(self) -> None:
         start = self._clock.now()
@@ -814,6 +828,7 @@ class JobWatcher:
             self._want_tick()
 
     async def _list_inner(self) -> None:
+        self._ripen(self._clock.now())
         ripe = self._ripe
         if not ripe:
             return

@@ -70,7 +70,8 @@ class WebhookStats:
             another client's job, a watcher that already left, or a callback that raced
             the submit's 201 response.
         rejected: requests answered 4xx (wrong token, method, content type, size, body)
-            or 500 (a watcher's ``notify`` raised; logged at WARNING).
+            or 500 (a watcher's ``notify`` raised; logged at WARNING), and ASGI requests
+            whose client disconnected mid-body (no answer sent).
         duplicates: of ``accepted``, repeated ``completed``/``failed`` callbacks for a job
             already handed to its watcher; absorbed without waking the watcher again.
     """

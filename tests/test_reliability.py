@@ -639,3 +639,88 @@ async def test_stalled_server_batch_ends_and_next_run_adopts(tmp_path: Any) -> N
         assert [r.jobid for r in again] == [r.jobid for r in results]
         assert len(posts(fake)) == posts_before == 3
         assert len(fake.jobs) == 3
+
+
+@pytest.mark.parametrize("account", [FakeAccount(email=A, plan="free"),
+                                     FakeAccount(email=A, credits=15)])
+async def test_fatal_402_ends_the_batch_as_a_plain_error(account: FakeAccount,
+                                                         tmp_path: Any) -> None:
+    """DESIGN §6: fatal errors end the run as plain exceptions (the CLI turns them into
+    `fatal:` and exit code 3), never an ExceptionGroup from the runner's task groups."""
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+
+    import flowapi.cli._commands as commands
+    from flowapi.cli import build_parser
+    from flowapi.cli._batch import BatchOptions, BatchRunner
+    from flowapi.cli._prompts import load_prompts
+
+    class Sink:
+        def uploaded(self, path: Path, ok: bool) -> None: ...
+        def finished(self, result: Any) -> None: ...
+        def watching(self, watcher: Any) -> None: ...
+
+    prompts = Path(str(tmp_path)) / "prompts.json"
+    prompts.write_text(json.dumps([{"prompt": f"p{i}"} for i in range(4)]))
+    async with stack(accounts=[account]) as (fake, flow):
+        runner = BatchRunner(flow, load_prompts(prompts),
+                             BatchOptions(out_dir=Path(str(tmp_path)) / "a"), Sink())
+        with pytest.raises(flowapi.PaymentRequiredError):
+            await runner.run()
+        # the command: `fatal: …` and exit code 3, not a traceback
+        args = build_parser().parse_args([
+            "batch", str(prompts), "--out", str(Path(str(tmp_path)) / "b"),
+            "--token", fake.token, "--base-url", fake.base_url])
+        console = Console(record=True, width=200)
+        real = commands._console
+        commands._console = lambda: console  # type: ignore[assignment]
+        try:
+            code = await commands.COMMANDS["batch"](args)
+        finally:
+            commands._console = real  # type: ignore[assignment]
+        assert code == 3
+        text = console.export_text()
+        assert "fatal:" in text and "402" in text
+
+
+async def test_no_eligible_parks_the_session_too() -> None:
+    """After no_eligible_account, even a submit that was already past the watcher's lane
+    check (an inline 503 retry, a request queued behind the limiter) is not sent."""
+    async with stack(accounts=[FakeAccount(email=A), FakeAccount(email=B)],
+                     faults=rules(FaultRule("unavailable", count=1),
+                                  FaultRule("no_eligible", count=1))) as (fake, flow):
+        retrying: list[BaseException] = []
+
+        async def first() -> None:  # 503, then an inline retry ≥ 5 s later
+            try:
+                await flow.jobs.submit(VideoParams(prompt="retrying"))
+            except RateLimitError as exc:
+                retrying.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(first)
+            while not posts(fake):
+                await anyio.sleep(0)
+            with pytest.raises(NoEligibleAccountError):
+                await flow.jobs.submit(VideoParams(prompt="second"))
+        assert [r.status for r in posts(fake)] == [503, 429]  # the retry was not sent
+        (err,) = retrying
+        assert isinstance(err, RateLimitError) and err.local
+        assert err.retry_at == pytest.approx(posts(fake)[1].t + 60, abs=5)
+
+
+def test_a_cooldown_dated_in_the_past_parks_nothing() -> None:
+    from flowapi._lanes import Lanes
+
+    lanes = Lanes()
+    now = 1_000_000.0
+    past = NoEligibleAccountError("x", retry_at=now - 3600, skip_reasons=[(A, "R", "*")])
+    assert lanes.park(past, None, "veo-3.1-fast", now) == now
+    assert lanes.parked() == {}
+    future = NoEligibleAccountError("x", retry_at=now + 60, skip_reasons=[(A, "R", "*")])
+    assert lanes.park(future, None, "veo-3.1-fast", now) == now + 60
+    assert lanes.blocked_until(None, "veo-3.1-fast", now) == now + 60
+    assert lanes.blocked_until(A, "veo-3.1-lite", now) == now + 60
+    assert lanes.blocked_until(B, "veo-3.1-fast", now) == now

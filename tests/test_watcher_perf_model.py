@@ -204,15 +204,16 @@ async def test_listing_mode_thousands_of_jobs_without_a_task_per_job() -> None:
             peak_tasks = max(peak_tasks, len(asyncio.all_tasks()))
     jobs = session.jobs
     assert sorted(outcomes.values()) == [1] * n  # each exactly once
-    # one GET per job, only after it left the executing list (never a wasted poll)
-    assert sum(jobs.gets.values()) == n
-    assert set(jobs.gets.values()) == {1}
+    # one GET per job after it left the executing list; a handful more are direct probes
+    # of a job that was the only ripe one (instead of a listing)
+    assert sum(jobs.gets.values()) <= n + 10
+    assert Counter(jobs.gets.values())[1] >= n - 10
     # shared listing ticks, far fewer than jobs
     assert 0 < session.transport.listings < n / 10
     # a worker pool, not a task per job: scheduler + ≤16 workers + tick + this test's own
     assert peak_tasks <= 16 + 6
     assert jobs.peak_in_flight <= 16 + 1
-    assert watcher.stats.polls == n
+    assert watcher.stats.polls == sum(jobs.gets.values())
     assert watcher.stats.fallbacks == 0
 
 

@@ -44,7 +44,7 @@ from flowapi.resources.media import DownloadError
 from flowapi.types.jobs import Job
 from flowapi.types.videos import VideoParams
 
-__all__ = ["BatchOptions", "BatchResult", "BatchRunner", "Reporter"]
+__all__ = ["BatchOptions", "BatchResult", "BatchRunner", "Reporter", "plain_error"]
 
 log = logging.getLogger("flowapi")
 
@@ -144,6 +144,13 @@ class BatchRunner:
         """Run the batch; returns one result per prompt, in file order."""
         try:
             await self._run()
+        except BaseExceptionGroup as group:
+            # A fatal error (401, 402) ends the watcher; the task groups of this runner
+            # wrap it. Raise it plain (DESIGN §6) so callers (the CLI: exit code 3) see it.
+            fatal = plain_error(group)
+            if fatal is None:
+                raise
+            raise fatal from None
         finally:
             self.flow.transport.lanes.on_change = None
             self.journal.close()
@@ -413,6 +420,24 @@ class BatchRunner:
         result.files = files or []
         result.resumed = resumed
         self.reporter.finished(result)
+
+
+def plain_error(group: BaseExceptionGroup[BaseException]) -> FlowError | None:
+    """The one FlowError inside ``group`` when everything else in it is cancellation."""
+    errors: list[FlowError] = []
+    cancelled = anyio.get_cancelled_exc_class()
+
+    def walk(exc: BaseException) -> bool:
+        if isinstance(exc, BaseExceptionGroup):
+            return all(walk(e) for e in exc.exceptions)
+        if isinstance(exc, FlowError):
+            errors.append(exc)
+            return True
+        return isinstance(exc, cancelled)
+
+    if walk(group) and errors:
+        return errors[0]
+    return None
 
 
 def _timed_out(entry: JournalEntry) -> bool:

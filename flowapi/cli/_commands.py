@@ -13,7 +13,7 @@ from rich.console import Console
 
 from flowapi._errors import AuthenticationError, FlowError, PaymentRequiredError
 from flowapi._session import FlowSession
-from flowapi.cli._batch import JOURNAL_NAME, BatchOptions, BatchResult, BatchRunner
+from flowapi.cli._batch import JOURNAL_NAME, BatchOptions, BatchResult, BatchRunner, plain_error
 from flowapi.cli._display import BatchDisplay, summary_table
 from flowapi.cli._prompts import PromptFileError, PromptSpec, load_prompts
 
@@ -83,7 +83,13 @@ async def _batch(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     try:
         async with FlowSession(args.token, **kwargs) as flow:
-            code, _ = await run_batch_ui(flow, specs, _options(args), console)
+            try:
+                code, _ = await run_batch_ui(flow, specs, _options(args), console)
+            except BaseExceptionGroup as group:  # the display's task group wraps it
+                fatal = plain_error(group)
+                if fatal is None:
+                    raise
+                raise fatal from None
             return code
     except (AuthenticationError, PaymentRequiredError) as exc:
         console.print(f"[red]fatal:[/] {exc}")
