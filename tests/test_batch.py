@@ -130,3 +130,18 @@ def test_examples_folder_is_complete() -> None:
     assert any((s.raw or {}).get("count") == 2 for s in specs)
     for name in ("first_image.jpeg", "last_image.jpeg"):
         assert (EXAMPLES / name).read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+async def test_uploads_of_a_batch_share_one_account(tmp_path: Path) -> None:
+    from flowapi.testing import FakeAccount
+
+    accounts = [FakeAccount(email="one@gmail.com"), FakeAccount(email="two@gmail.com")]
+    async with FakeFlowServer(time_scale=0.001, seed=5, accounts=accounts) as fake:
+        async with FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+            specs = load_prompts(EXAMPLES / "prompts.json")
+            code, _ = await run_batch_ui(flow, specs, BatchOptions(out_dir=tmp_path),
+                                         _console())
+        uploads = [r for r in fake.requests if r.route.startswith("POST assets")]
+        assert code == 0
+        assert len(uploads) == 2
+        assert len({r.email for r in uploads}) == 1  # start and end frame on one account

@@ -227,25 +227,37 @@ class BatchRunner:
                 await self._watch(params, to_adopt, to_reconcile, downloads)
 
     async def _prepare(self, specs: list[PromptSpec]) -> dict[str, tuple[PromptSpec, VideoParams]]:
-        """Upload local files once each and build validated params."""
+        """Upload local files once each and build validated params.
+
+        Every upload of the batch goes to one account: ``--email``, or the account the
+        first upload was load-balanced to. A prompt's references must all live on one
+        account (mixing accounts is a 400), and with several accounts the server could
+        otherwise put a start and an end frame on different ones.
+        """
         paths = sorted({p for s in specs for p in s.files.values()})
         ids: dict[Path, str] = {}
         errors: dict[Path, str] = {}
         limiter = anyio.CapacityLimiter(4)
+        email = self.options.email
 
         async def upload(path: Path) -> None:
+            nonlocal email
             async with limiter:
                 try:
-                    result = await self.flow.assets.upload(path, email=self.options.email)
+                    result = await self.flow.assets.upload(path, email=email)
                 except FlowError as exc:
                     errors[path] = f"upload of {path.name} failed: {exc}"
                     self.reporter.uploaded(path, False)
                     return
                 ids[path] = result.media_generation_id
+                email = email or result.email or None
                 self.reporter.uploaded(path, True)
 
+        pending = list(paths)
+        while pending and email is None:  # the first success picks the account
+            await upload(pending.pop(0))
         async with anyio.create_task_group() as tg:
-            for path in paths:
+            for path in pending:
                 tg.start_soon(upload, path)
         out: dict[str, tuple[PromptSpec, VideoParams]] = {}
         for spec in specs:
