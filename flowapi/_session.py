@@ -206,7 +206,8 @@ class FlowSession:
               poll: PollPolicy | None = None, listing_interval: float | None = None,
               job_timeout: float | None = None, max_concurrent_requests: int = 32,
               resubmit_moderated: int = 0, journal: Journal | str | os.PathLike[str] | None = None,
-              webhook_url: str | None = None) -> JobWatcher:
+              webhook_url: str | None = None, learn_generation_times: bool = True,
+              ) -> JobWatcher:
         """A :class:`~flowapi.JobWatcher` on this session (use with ``async with``).
 
         ``journal`` may be a :class:`~flowapi.Journal` or a path to an sqlite file.
@@ -222,4 +223,5 @@ class FlowSession:
                           job_timeout=job_timeout,
                           max_concurrent_requests=max_concurrent_requests,
                           resubmit_moderated=resubmit_moderated, journal=journal,
-                          webhook_url=webhook_url)
+                          webhook_url=webhook_url,
+                          learn_generation_times=learn_generation_times)
