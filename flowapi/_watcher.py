@@ -36,11 +36,9 @@ otherwise the outcome is ``JobFailed(AmbiguousSubmitError)``. Never a silent sec
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 import math
-import re
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -49,28 +47,23 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 import anyio
 import anyio.lowlevel
-import msgspec
 from anyio.abc import TaskGroup
 
 from flowapi._capabilities import validate
 from flowapi._errors import (
     AmbiguousSubmitError,
-    APIError,
-    AuthenticationError,
     FlowError,
     InvalidParamsError,
-    JobExpiredError,
     JobTimeoutError,
-    NotFoundError,
-    PaymentRequiredError,
-    RateLimitError,
-    ResponseValidationError,
-    SessionExpiredError,
 )
 from flowapi._lanes import Lanes
 from flowapi._outcomes import JobFailed, JobSucceeded, Outcome, OutcomeQueue
 from flowapi._polling import PollPolicy, failure_of
-from flowapi._reconcile import find_by_marker
+from flowapi._watch_listing import _gone as _gone
+from flowapi._watch_listing import _Listing as _Listing
+from flowapi._watch_listing import _WatchListing
+from flowapi._watch_schedule import _POLL, _SUBMIT, _kind_of, _unset_to_none
+from flowapi._watch_schedule import _Entry as _Entry
 from flowapi.resources.jobs import normalize_listing_id
 
 if TYPE_CHECKING:
@@ -84,70 +77,6 @@ __all__ = ["JobWatcher", "WatchMode", "WatcherStats"]
 log = logging.getLogger("flowapi")
 
 WatchMode = Literal["listing", "poll", "webhook"]
-_FATAL = (AuthenticationError, PaymentRequiredError)
-
-# heap event kinds
-_POLL = 0
-_SUBMIT = 1
-_LIST = 2
-_DEADLINE = 3
-
-#: Listing ticks stretch while few jobs are ripe: interval × min(_MAX_STRETCH,
-#: max(1, sqrt(_FULL_RATE_RIPE / ripe))). Trade-off of one request per tick against the
-#: detection lag of the ripe jobs (the optimum interval of "1/I requests per second +
-#: d·h·I/2 lag per second" is ∝ 1/sqrt(d)).
-_FULL_RATE_RIPE = 32
-_MAX_STRETCH = 4.0
-#: Consecutive listing failures after which the ripe jobs are polled individually.
-_LISTING_FAILURES_BEFORE_FALLBACK = 3
-#: The API's default video model (POST /videos › model), for server generation-time hints.
-_DEFAULT_VIDEO_MODEL = "veo-3.1-fast"
-_JOBID_EMAIL = re.compile(r"-email:(.+?)-bot:")
-
-
-class _ListingGroup(msgspec.Struct):
-    """``<group>`` of ``GET /jobs?options=executing``, decoded only as far as the watcher
-    needs: the job ids (values are skipped, not parsed)."""
-
-    executing: dict[str, msgspec.Raw] | None = None
-
-
-class _Listing(msgspec.Struct):
-    """The lean view of ``GET /jobs?options=executing`` used by listing ticks."""
-
-    videos: _ListingGroup | None = None
-    images: _ListingGroup | None = None
-    combined: _ListingGroup | None = None
-
-
-_LISTING_DECODER = msgspec.json.Decoder(_Listing)
-
-
-@dataclass(slots=True)
-class _Entry:
-    key: str
-    params: Any
-    tag: Any
-    email: str | None
-    model: str | None
-    kind: str
-    jobid: str | None = None
-    job: Job | None = None
-    account: str | None = None
-    expected: float = 0.0
-    submitted_wall: float = 0.0
-    accepted_at: float = 0.0
-    ripe_at: float = 0.0
-    deadline: float | None = None
-    polls: int = 0
-    poll_errors: int = 0
-    attempts: int = 0
-    fallback: bool = False
-    probing: bool = False
-    seq: int = 0
-    ripe_seq: int = -1
-    state: str = ""
-    done: bool = False
 
 
 @dataclass(slots=True)
@@ -187,7 +116,7 @@ class WatcherStats:
     states: dict[str, int] = field(default_factory=dict)
 
 
-class JobWatcher:
+class JobWatcher(_WatchListing):
     """Submit ``async: true`` jobs and iterate their outcomes in completion order.
 
     Use it through :meth:`FlowSession.watch`::
@@ -402,108 +331,6 @@ class JobWatcher:
         self._pending += 1
         self._accepted(entry, jobid, None, accepted_at, check_now=True)
 
-    def _with_marker(self, entry: _Entry) -> Any:
-        params = entry.params
-        if getattr(params, "reply_ref", None) is msgspec.UNSET:
-            suffix = "" if entry.attempts <= 1 else f"-{entry.attempts}"
-            params = msgspec.structs.replace(params, reply_ref=f"flowapi-{entry.key}{suffix}")
-        if self.webhook_url and getattr(params, "reply_url", None) is msgspec.UNSET:
-            params = msgspec.structs.replace(params, reply_url=self.webhook_url)
-        return params
-
-    async def _submit_inner(self, entry: _Entry) -> None:
-        now_wall = self._clock.time()
-        until = self.lanes.blocked_until(entry.email, entry.model, now_wall)
-        if until > now_wall:
-            self.stats.parked_waits += 1
-            self._set_state(entry, "parked")
-            self._schedule(_SUBMIT, entry, self._clock.now() + (until - now_wall))
-            return
-        dead = self.lanes.dead_reason(entry.email)
-        if dead is not None:
-            self._fail(entry, SessionExpiredError(dead, status_code=596))
-            return
-        if not self.lanes.try_enter(entry.email):
-            self._set_state(entry, "parked")
-            self._lane_waiters.setdefault(entry.email, []).append(entry)
-            return
-        healthy: bool | None = None
-        try:
-            healthy = await self._send_submit(entry)
-        finally:
-            self.lanes.leave(entry.email, healthy=healthy)
-            for waiter in self._lane_waiters.pop(entry.email, []):
-                self._enqueue(_SUBMIT, waiter)
-
-    async def _send_submit(self, entry: _Entry) -> bool | None:
-        """Send one submit; returns whether the lane proved healthy (see Lanes.leave)."""
-        entry.attempts += 1
-        params = self._with_marker(entry)
-        self._set_state(entry, "submitting")
-        if self.journal is not None:
-            self.journal.record_submitting(entry.key, _unset_to_none(params, "reply_ref"),
-                                           params)
-        entry.submitted_wall = self._clock.time()
-        try:
-            self.stats.submitted += 1
-            job = await self._session.jobs.submit(params)
-        except RateLimitError as exc:
-            entry.attempts -= 1
-            if self.journal is not None:
-                self.journal.record_submit_refused(entry.key)
-            retry_at = self.lanes.park(exc, entry.email, entry.model, self._clock.time())
-            log.debug("submission %s parked until %.0f (%s)", entry.key, retry_at, exc.reason)
-            self.stats.parked_waits += 1
-            self._set_state(entry, "parked")
-            self._schedule(_SUBMIT, entry,
-                           self._clock.now() + max(0.0, retry_at - self._clock.time()))
-            return False
-        except SessionExpiredError as exc:
-            if entry.email:
-                self.lanes.kill(entry.email, exc)
-            self._fail(entry, exc)
-            return None
-        except _FATAL as exc:
-            self._set_fatal(exc)
-            return None
-        except AmbiguousSubmitError as exc:
-            entry.params = params
-            # its own task: a reconcile reads the listing a few times over several seconds
-            # and must not hold a worker that polls other jobs
-            assert self._tg is not None
-            self._tg.start_soon(self._guarded, self._reconcile(entry, exc))
-            return None
-        except APIError as exc:
-            self._fail(entry, exc)
-            return True
-        except FlowError as exc:
-            self._fail(entry, exc)
-            return None
-        entry.params = params
-        self.stats.accepted += 1
-        self._accepted(entry, job.jobid, job, None)
-        return True
-
-    async def _reconcile(self, entry: _Entry, error: AmbiguousSubmitError) -> None:
-        """Find an ambiguously submitted job by its marker; adopt it or fail the entry."""
-        self.stats.ambiguous += 1
-        marker = error.reply_ref or _unset_to_none(entry.params, "reply_ref")
-        self._set_state(entry, "reconciling")
-        job = None
-        if marker is not None:
-            job = await find_by_marker(self._session, marker, known=self._known_jobids,
-                                       since=entry.submitted_wall or self._clock.time())
-        if job is None:
-            self._fail(entry, AmbiguousSubmitError(
-                f"{error.message} Looked for replyRef {marker!r} among executing and recent "
-                "jobs and did not find it; the job was most likely not created. It is not "
-                "resubmitted automatically.", method=error.method, url=error.url,
-                reply_ref=marker, cause=error.cause))
-            return
-        self.stats.adopted += 1
-        self.stats.accepted += 1
-        self._accepted(entry, job.jobid, job, None)
-
     async def reconcile(self, *, key: str, reply_ref: str, params: Any = None, tag: Any = None,
                         submitted_wall: float | None = None) -> None:
         """Resolve a submission whose fate is unknown (e.g. a journal row left in
@@ -521,12 +348,6 @@ class JobWatcher:
         error = AmbiguousSubmitError("an earlier run was interrupted after sending this "
                                      "submit.", reply_ref=reply_ref)
         self._tg.start_soon(self._guarded, self._reconcile(entry, error))
-
-    async def _guarded(self, coro: Any) -> None:
-        try:
-            await coro
-        except Exception as exc:
-            self._set_fatal(exc)
 
     def notify(self, job: Job | str) -> bool:
         """A ``replyUrl`` callback arrived (webhook mode, or any mode as a hint).
@@ -554,327 +375,6 @@ class JobWatcher:
         entry.probing = False
         self._enqueue(_POLL, entry)
         return True
-
-    def _accepted(self, entry: _Entry, jobid: str, job: Job | None,
-                  accepted_at: float | None, *, check_now: bool = False) -> None:
-        now = self._clock.now()
-        self._by_jobid[jobid] = entry.key
-        self._known_jobids.add(jobid)
-        entry.jobid = jobid
-        entry.job = job
-        entry.accepted_at = now if accepted_at is None else accepted_at
-        entry.deadline = None if self.job_timeout is None else entry.accepted_at + self.job_timeout
-        entry.polls = 0
-        entry.fallback = self.mode == "poll"
-        entry.probing = False
-        entry.account = entry.email or _account_in_jobid(jobid)
-        self._set_state(entry, "running")
-        if self.journal is not None:
-            self.journal.record_jobid(entry.key, jobid)
-        if entry.deadline is not None:
-            heapq.heappush(self._heap, (entry.deadline, next(self._seq), _DEADLINE, entry.key))
-            self._poke(entry.deadline)
-        self._plan_first_check(entry, now=now if check_now else None)
-        if (self.learn_generation_times and self.mode != "webhook"
-                and entry.account is not None and entry.account not in self._accounts):
-            waiting = self._learning.get(entry.account)
-            if waiting is None:
-                self._learning[entry.account] = [entry]
-                assert self._tg is not None
-                self._tg.start_soon(self._learn_account, entry.account)
-            else:
-                waiting.append(entry)
-
-    def _plan_first_check(self, entry: _Entry, *, now: float | None = None) -> None:
-        """Schedule the job's first look: a poll (poll mode) or ripening (listing and
-        webhook modes); ``now`` forces it to that time (adopted jobs may be done)."""
-        policy = self.poll_policy
-        hint = self._hint(entry)
-        entry.expected = policy.expected_seconds(entry.model, entry.kind, hint)
-        if now is not None:
-            entry.ripe_at = now
-        elif self.mode == "webhook":  # callbacks come first; resync only overdue jobs
-            entry.ripe_at = entry.accepted_at + max(
-                self.listing_interval, policy.late_after * entry.expected)
-        elif entry.fallback:
-            entry.ripe_at = entry.accepted_at + policy.first_delay(entry.model, entry.kind,
-                                                                   hint=hint)
-        else:  # ripening is not jittered: a shared listing tick spreads the load anyway
-            entry.ripe_at = entry.accepted_at + policy.earliest_first_delay(
-                entry.model, entry.kind, hint=hint)
-        if entry.fallback:
-            self._schedule(_POLL, entry, entry.ripe_at)
-        else:
-            # not an event of its own: the next listing tick moves it to the ripe set
-            entry.ripe_seq = seq = next(self._seq)
-            heapq.heappush(self._unripe, (entry.ripe_at, seq, entry.key))
-            self._want_tick()
-
-    # -- expected generation times (server hints) ---------------------------------------
-
-    def _hint(self, entry: _Entry) -> float | None:
-        """The account's ``videoGenerationTimeSeconds`` for the entry's model, if known."""
-        if entry.account is None or entry.kind != "video":
-            return None
-        model = entry.model or _DEFAULT_VIDEO_MODEL
-        key = (entry.account, model)
-        try:
-            return self._hints[key]
-        except KeyError:
-            pass
-        account = self._accounts.get(entry.account)
-        if account is None:
-            return None  # not learned (yet): do not cache
-        seconds = account.generation_time_seconds(model)
-        hint = float(seconds) if seconds else None
-        self._hints[key] = hint
-        return hint
-
-    async def _learn_account(self, email: str) -> None:
-        """Read ``GET /accounts/{email}`` once; re-time first checks not yet due."""
-        account: Account | None = None
-        try:
-            self.stats.accounts_read += 1
-            account = await self._session.accounts.get(email)
-        except FlowError as exc:  # documented times then; never fatal here
-            log.debug("could not read account %s for generation times: %s", email, exc)
-        except Exception as exc:
-            self._set_fatal(exc)
-            return
-        self._accounts[email] = account
-        waiting = self._learning.pop(email, [])
-        if account is None:
-            return
-        now = self._clock.now()
-        for entry in waiting:
-            if (entry.done or entry.jobid is None or entry.polls or entry.probing
-                    or entry.ripe_at <= now or entry.jobid in self._ripe):
-                continue
-            self._plan_first_check(entry)
-
-    # -- scheduling ---------------------------------------------------------------------
-
-    def _schedule(self, kind: int, entry: _Entry, due: float) -> None:
-        entry.seq = next(self._seq)
-        if entry.deadline is not None and kind == _POLL:
-            due = min(due, entry.deadline)
-        heapq.heappush(self._heap, (due, entry.seq, kind, entry.key))
-        self._poke(due)
-
-    def _schedule_tick(self, due: float) -> None:
-        if self._tick_due is not None and self._tick_due <= due:
-            return
-        self._tick_due = due
-        heapq.heappush(self._heap, (due, next(self._seq), _LIST, ""))
-        self._poke(due)
-
-    def _poke(self, due: float) -> None:
-        if self._wake is not None and (not self._heap or due <= self._heap[0][0]):
-            self._wake.cancel()
-
-    def _enqueue(self, kind: int, entry: _Entry) -> None:
-        """Queue a request for a worker (a submit or a poll of one job)."""
-        entry.seq = seq = next(self._seq)
-        self._work.append((kind, entry, seq))
-        if self._idle:
-            self._idle.pop().set()
-        elif self._workers < self._max_workers and self._tg is not None:
-            self._workers += 1
-            self._tg.start_soon(self._worker)
-
-    async def _worker(self) -> None:
-        work = self._work
-        try:
-            while True:
-                if not work:
-                    idle = anyio.Event()
-                    self._idle.append(idle)
-                    await idle.wait()
-                    continue
-                kind, entry, seq = work.popleft()
-                if entry.done or entry.seq != seq:
-                    continue
-                if kind == _SUBMIT:
-                    await self._submit_inner(entry)
-                else:
-                    await self._poll_inner(entry)
-        except Exception as exc:
-            self._set_fatal(exc)
-
-    async def _scheduler(self) -> None:
-        try:
-            while True:
-                now = self._clock.now()
-                while self._heap and self._heap[0][0] <= now:
-                    due, seq, kind, key = heapq.heappop(self._heap)
-                    self._dispatch(kind, key, seq, due)
-                delay = self._heap[0][0] - now if self._heap else math.inf
-                with anyio.CancelScope() as scope:
-                    self._wake = scope
-                    if math.isinf(delay):
-                        await anyio.sleep_forever()
-                    else:
-                        await self._clock.sleep(delay)
-                self._wake = None
-        except Exception as exc:
-            self._set_fatal(exc)
-
-    def _dispatch(self, kind: int, key: str, seq: int, due: float) -> None:
-        assert self._tg is not None
-        if kind == _LIST:
-            if self._tick_due is not None and due >= self._tick_due:
-                self._tick_due = None
-                self._tick_running = True
-                self._tg.start_soon(self._list_tick)
-            return
-        entry = self._entries.get(key)
-        if entry is None or entry.done:
-            return
-        if kind == _DEADLINE:
-            if entry.deadline == due:
-                self._timed_out(entry)
-        elif entry.seq == seq:
-            self._enqueue(kind, entry)
-
-    # -- watching -----------------------------------------------------------------------
-
-    async def _poll_inner(self, entry: _Entry) -> None:
-        assert entry.jobid is not None
-        now = self._clock.now()
-        if entry.deadline is not None and now >= entry.deadline:
-            self._timed_out(entry)
-            return
-        probing, entry.probing = entry.probing, False
-        try:
-            self.stats.polls += 1
-            job = await self._session.jobs.get(entry.jobid)
-        except (JobExpiredError, NotFoundError) as exc:
-            self._fail(entry, exc)
-            return
-        except _FATAL as exc:
-            self._set_fatal(exc)
-            return
-        except APIError as exc:
-            if entry.done:
-                return
-            if probing:  # the listing keeps watching it
-                self._return_to_ripe(entry)
-                return
-            entry.poll_errors += 1
-            delay = min(60.0, self.poll_policy.next_delay(entry.poll_errors + 1) * 2)
-            log.debug("poll of %s failed (%s); again in %.1fs", entry.jobid, exc, delay)
-            self._schedule(_POLL, entry, self._clock.now() + delay)
-            return
-        if entry.done:
-            return
-        entry.polls += 1
-        entry.poll_errors = 0
-        entry.job = job
-        if job.is_finished:
-            self._finished(entry, job)
-        elif probing:
-            self._return_to_ripe(entry)
-        else:
-            if not entry.fallback:
-                entry.fallback = True  # the listing could not account for it
-                self.stats.fallbacks += 1
-            now = self._clock.now()
-            self._schedule(_POLL, entry, now + self.poll_policy.next_delay(
-                entry.polls, elapsed=now - entry.accepted_at, expected=entry.expected))
-
-    def _return_to_ripe(self, entry: _Entry) -> None:
-        assert entry.jobid is not None
-        self._ripe[entry.jobid] = entry
-        self._want_tick()
-
-    def _tick_interval(self, ripe: int) -> float:
-        if self.mode == "webhook":
-            return self.listing_interval
-        stretch = math.sqrt(_FULL_RATE_RIPE / max(1, ripe))
-        return self.listing_interval * min(_MAX_STRETCH, max(1.0, stretch))
-
-    def _want_tick(self) -> None:
-        """Make sure a tick is coming while jobs are ripe, or when the next one ripens
-        (one tick at a time)."""
-        if self._tick_running:
-            return
-        if self._ripe:
-            interval = self._tick_interval(len(self._ripe))
-            self._schedule_tick(max(self._clock.now(), self._last_tick + interval,
-                                    self._tick_hold))
-        elif self._unripe:
-            self._schedule_tick(max(self._unripe[0][0], self._tick_hold))
-
-    def _ripen(self, now: float) -> None:
-        """Move the jobs whose ripe time has come from the unripe heap to the ripe set
-        (work proportional to the jobs that ripened; stale heap items are dropped)."""
-        unripe, ripe, entries = self._unripe, self._ripe, self._entries
-        while unripe and unripe[0][0] <= now:
-            _, seq, key = heapq.heappop(unripe)
-            entry = entries.get(key)
-            if (entry is not None and entry.ripe_seq == seq and not entry.done
-                    and not entry.fallback and entry.jobid is not None):
-                ripe[entry.jobid] = entry
-
-    async def _list_tick(self) -> None:
-        start = self._clock.now()
-        try:
-            await self._list_inner()
-        except Exception as exc:
-            self._set_fatal(exc)
-        finally:
-            self._tick_running = False
-            self._last_tick = start
-            self._want_tick()
-
-    async def _list_inner(self) -> None:
-        self._ripen(self._clock.now())
-        ripe = self._ripe
-        if not ripe:
-            return
-        if len(ripe) == 1:  # a listing would cost as much as reading the job itself
-            jobid, entry = ripe.popitem()
-            entry.probing = True
-            self._enqueue(_POLL, entry)
-            return
-        try:
-            self.stats.listings += 1
-            listing, suffixed = await self._read_listing()
-        except _FATAL as exc:
-            self._set_fatal(exc)
-            return
-        except APIError as exc:
-            self.stats.listing_failures += 1
-            self._listing_failures += 1
-            if self._listing_failures < _LISTING_FAILURES_BEFORE_FALLBACK:
-                hold = self.listing_interval * 2 ** self._listing_failures
-                log.debug("listing failed (%s); trying again in %.1fs", exc, hold)
-                self._tick_hold = self._clock.now() + hold
-                return
-            log.debug("listing failed %d times (%s); polling the %d ripe jobs individually",
-                      self._listing_failures, exc, len(ripe))
-            gone: set[str] | list[str] = list(ripe)
-        else:
-            self._listing_failures = 0
-            gone = _gone(listing, ripe, suffixed=suffixed)
-        for jobid in gone:
-            entry = ripe.pop(jobid)
-            if not entry.done:
-                self._enqueue(_POLL, entry)
-
-    async def _read_listing(self) -> tuple[_Listing, bool]:
-        """One ``GET /jobs?options=executing``: the lean listing, and whether any key carries
-        a ``-http:NNN`` suffix (a byte search, not a scan of the keys)."""
-        raw = await self._session.transport.request(
-            "GET", ("jobs",), msgspec.Raw, params={"options": "executing"})
-        body = bytes(raw)
-        try:
-            return _LISTING_DECODER.decode(body), b"-http:" in body
-        except msgspec.MsgspecError as exc:
-            raise ResponseValidationError(
-                f"GET jobs?options=executing: the response does not match the documented "
-                f"shape: {exc}", method="GET", url="jobs?options=executing",
-                text=body[:4000].decode("utf-8", "replace")) from exc
 
     # -- outcomes -----------------------------------------------------------------------
 
@@ -951,45 +451,3 @@ class JobWatcher:
         entry.state = state
         if state != "done":
             states[state] = states.get(state, 0) + 1
-
-
-def _gone(listing: _Listing, ripe: dict[str, _Entry], *, suffixed: bool) -> set[str]:
-    """The ripe job ids the listing does not show as executing (set operations in C: the
-    Python-level work is proportional to the result, not to the jobs in flight).
-
-    Keys carrying the ``-http:NNN`` suffix of the docs' example (``suffixed``: the body
-    contains one) are normalised, only when some ripe job is unaccounted for.
-    """
-    groups = [g.executing for g in (listing.videos, listing.images, listing.combined)
-              if g is not None and g.executing]
-    gone = set(ripe)
-    for executing in groups:
-        gone.difference_update(executing.keys())
-    if gone and suffixed:
-        for executing in groups:
-            gone.difference_update(normalize_listing_id(k) for k in executing if "-http:" in k)
-    return gone
-
-
-def _account_in_jobid(jobid: str) -> str | None:
-    """The account email a job id names (``…-email:{email}-bot:…``), unless masked."""
-    m = _JOBID_EMAIL.search(jobid)
-    if m is None or "*" in m.group(1) or "@" not in m.group(1):
-        return None
-    return m.group(1)
-
-
-def _unset_to_none(params: Any, name: str) -> str | None:
-    value = getattr(params, name, None)
-    if value is None or value is msgspec.UNSET:
-        return None
-    return str(value)
-
-
-def _kind_of(params: Any) -> str:
-    name = type(params).__name__
-    if "Upscale" in name:
-        return "upscale"
-    if "Image" in name:
-        return "image"
-    return "video"
