@@ -83,6 +83,7 @@ class _WatchListing(_WatchScheduler):
             self._timed_out(entry)
             return
         probing, entry.probing = entry.probing, False
+        entry.polling, entry.renotified = True, False
         try:
             self.stats.polls += 1
             job = await self._session.jobs.get(entry.jobid)
@@ -103,6 +104,8 @@ class _WatchListing(_WatchScheduler):
             log.debug("poll of %s failed (%s); again in %.1fs", entry.jobid, exc, delay)
             self._schedule(_POLL, entry, self._clock.now() + delay)
             return
+        finally:
+            entry.polling = False
         if entry.done:
             return
         entry.polls += 1
@@ -110,6 +113,9 @@ class _WatchListing(_WatchScheduler):
         entry.job = job
         if job.is_finished:
             self._finished(entry, job)
+        elif entry.renotified:  # a callback said "finished" while this read was on the wire
+            entry.renotified = False
+            self._enqueue(_POLL, entry)
         elif probing:
             self._return_to_ripe(entry)
         else:

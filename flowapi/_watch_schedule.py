@@ -79,6 +79,8 @@ class _Entry:
     attempts: int = 0
     fallback: bool = False
     probing: bool = False
+    polling: bool = False
+    renotified: bool = False
     seq: int = 0
     ripe_seq: int = -1
     state: str = ""

@@ -370,9 +370,14 @@ class JobWatcher(_WatchListing):
             return jobid in self._known_jobids
         if entry.done or (not isinstance(job, str) and not job.is_finished):
             return True
+        if entry.polling:  # a read is on the wire: re-read once after it if still running
+            entry.renotified = True
+            return True
         self.stats.notified += 1
         self._ripe.pop(jobid, None)
-        entry.probing = False
+        # if the read finds it still running, hand it back to the listing/resync path
+        # rather than to per-job polling (a callback is a hint, not a schedule)
+        entry.probing = self.mode != "poll" and not entry.fallback
         self._enqueue(_POLL, entry)
         return True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import anyio
@@ -221,3 +222,42 @@ async def test_journal_records_everything(flow: FlowSession, tmp_path: object) -
     assert entries["b"].state == "failed"
     assert "duration" in (entries["b"].error or "")
     journal.close()
+
+
+async def test_callback_during_an_inflight_read_costs_no_extra_get(
+        flow: FlowSession, fake: FakeFlowServer) -> None:
+    async with flow.watch(mode="webhook", webhook_url="http://127.0.0.1:9/cb",
+                          listing_interval=100_000) as watcher:
+        await watcher.submit(VideoParams(prompt="x"), key="a")
+        watcher.close()
+        while not fake.jobs or next(iter(fake.jobs.values())).status != "completed":
+            await fake.clock.sleep(5)
+        jobid = next(iter(fake.jobs))
+        fake.set_faults(Faults(rules=[FaultRule("slow", route="GET jobs/{jobid}", delay=30,
+                                                count=1)]))
+        assert watcher.notify(jobid)
+        while not [r for r in fake.requests if r.route == "GET jobs/{jobid}"]:
+            await fake.clock.sleep(1)  # the read is on the wire (it takes 30 s)
+        assert watcher.notify(jobid)  # a duplicate callback meanwhile
+        outcomes = [o async for o in watcher]
+    assert [type(o) for o in outcomes] == [JobSucceeded]
+    assert len([r for r in fake.requests if r.route == "GET jobs/{jobid}"]) == 1
+
+
+async def test_early_finished_callback_does_not_pin_per_job_polling(
+        flow: FlowSession, fake: FakeFlowServer) -> None:
+    async with flow.watch(mode="webhook", webhook_url="http://127.0.0.1:9/cb",
+                          listing_interval=60) as watcher:
+        await watcher.submit(VideoParams(prompt="x"), key="a")
+        watcher.close()
+        while watcher.stats.accepted == 0:
+            await fake.clock.sleep(1)
+        assert watcher.notify(next(iter(fake.jobs)))  # claims "finished" far too early
+        outcomes = [o async for o in watcher]
+    assert [type(o) for o in outcomes] == [JobSucceeded]
+    assert watcher.stats.fallbacks == 0  # back to the resync path, no per-job schedule
+    gets = [r for r in fake.requests if r.route == "GET jobs/{jobid}"]
+    job = next(iter(fake.jobs.values()))
+    duration = job.finished_at - job.created_at
+    # the early read, one resync read per 60 s while it runs, and the final one
+    assert len(gets) <= 2 + math.ceil(duration / 60)
