@@ -13,31 +13,21 @@ FakeFlowServer (FLOWAPI_DEMO_TIME_SCALE sets its speed, default 0.02 = 50x faste
 
 from __future__ import annotations
 
-import os
 import sys
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 
 import flowapi
 import flowapi.testing
-from flowapi.testing import FakeFlowServer
+from flowapi.testing import demo_session, sample_media
 
-SAMPLE_MP4 = Path(flowapi.testing.__file__).resolve().parent / "media" / "sample.mp4"
+SAMPLE_MP4 = sample_media("sample.mp4")
 FPS, MAX_FRAMES = 24, 240  # V2V trims on a 24 fps timeline; 240 frames = the 10 s maximum
 
 
 async def main(out_dir: Path, source: Path = SAMPLE_MP4) -> int:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("USEAPI_TOKEN"):
-            flow = await stack.enter_async_context(flowapi.FlowSession())
-        else:
-            scale = float(os.environ.get("FLOWAPI_DEMO_TIME_SCALE", "0.02"))
-            fake = await stack.enter_async_context(FakeFlowServer(time_scale=scale))
-            flow = await stack.enter_async_context(
-                flowapi.FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock))
-
+    async with demo_session() as flow:
         clip = await flow.assets.upload(source, content_type="video/mp4")
         seconds = clip.duration_seconds  # None if the server did not say: it then trims itself
         end_frame = max(1, min(round(seconds * FPS), MAX_FRAMES)) if seconds else flowapi.UNSET

@@ -8,15 +8,13 @@ FakeFlowServer (simulated time runs 50x faster), so it works anywhere:
 
 from __future__ import annotations
 
-import os
 import sys
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 
 import flowapi
-from flowapi.testing import FakeFlowServer
+from flowapi.testing import demo_session
 
 PROMPTS = [
     ("A hummingbird hovering over a red flower, macro, slow motion", "veo-3.1-fast"),
@@ -26,13 +24,7 @@ PROMPTS = [
 
 
 async def main(out_dir: Path) -> int:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("USEAPI_TOKEN"):
-            flow = await stack.enter_async_context(flowapi.FlowSession())
-        else:
-            fake = await stack.enter_async_context(FakeFlowServer(time_scale=0.02))
-            flow = await stack.enter_async_context(
-                flowapi.FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock))
+    async with demo_session() as flow:
         failures = 0
         async with flow.watch(max_in_flight=8) as watcher:
             for prompt, model in PROMPTS:

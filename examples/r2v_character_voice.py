@@ -13,30 +13,20 @@ FakeFlowServer (FLOWAPI_DEMO_TIME_SCALE sets its speed, default 0.02 = 50x faste
 
 from __future__ import annotations
 
-import os
 import sys
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 
 import flowapi
-from flowapi.testing import FakeFlowServer
+from flowapi.testing import demo_session
 
 FACE = Path(__file__).resolve().parent / "first_image.jpeg"  # pass a portrait for real use
 MODEL = "veo-3.1-fast"  # Veo R2V: 8 s, one voice; omni-flash takes up to 5
 
 
 async def main(out_dir: Path, face: Path = FACE) -> int:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("USEAPI_TOKEN"):
-            flow = await stack.enter_async_context(flowapi.FlowSession())
-        else:
-            scale = float(os.environ.get("FLOWAPI_DEMO_TIME_SCALE", "0.02"))
-            fake = await stack.enter_async_context(FakeFlowServer(time_scale=scale))
-            flow = await stack.enter_async_context(
-                flowapi.FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock))
-
+    async with demo_session() as flow:
         # Voices are created on one named account; the character's image must live there too.
         accounts = await flow.accounts.list()
         email = next((e for e, a in accounts.items() if a.is_healthy), None)

@@ -12,27 +12,17 @@ FakeFlowServer (FLOWAPI_DEMO_TIME_SCALE sets its speed, default 0.02 = 50x faste
 
 from __future__ import annotations
 
-import os
 import sys
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 
 import flowapi
-from flowapi.testing import FakeFlowServer
+from flowapi.testing import demo_session
 
 
 async def main(out_dir: Path) -> int:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("USEAPI_TOKEN"):
-            flow = await stack.enter_async_context(flowapi.FlowSession())
-        else:
-            scale = float(os.environ.get("FLOWAPI_DEMO_TIME_SCALE", "0.02"))
-            fake = await stack.enter_async_context(FakeFlowServer(time_scale=scale))
-            flow = await stack.enter_async_context(
-                flowapi.FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock))
-
+    async with demo_session() as flow:
         try:
             job = await flow.jobs.submit(flowapi.VideoParams(
                 prompt="A steam train crossing a stone viaduct in autumn, drone shot",

@@ -592,7 +592,7 @@ def test_unsafe_base_urls_refused(url: str) -> None:
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:1/", "http://localhost:9/x/",
-                                 "http://[::1]:8/", "https://api.useapi.net/v1/google-flow/"])
+                                 "http://[::1]:8/", flowapi.DEFAULT_BASE_URL])
 def test_safe_base_urls_accepted(url: str) -> None:
     FlowSession("t", base_url=url)
 

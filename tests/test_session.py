@@ -231,3 +231,17 @@ async def test_user_agent_and_auth_only_to_api_origin(flow: FlowSession,
     agents = {r.user_agent for r in fake.requests if r.route != "GET media"}
     assert len(agents) == 1
     assert next(iter(agents)).startswith("flowapi/")
+
+
+async def test_demo_session_uses_the_fake_without_a_token(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowapi.testing import demo_session, sample_media
+
+    monkeypatch.delenv("USEAPI_TOKEN", raising=False)
+    async with demo_session(time_scale=0.001) as flow:
+        assert flow.base_url.host == "127.0.0.1"
+        done = await flow.jobs.wait((await flow.jobs.submit(VideoParams(prompt="x"))).jobid)
+        assert done.media
+    assert sample_media("sample.mp4").read_bytes()[4:8] == b"ftyp"
+    with pytest.raises(FileNotFoundError):
+        sample_media("../media/sample.mp4")

@@ -41,6 +41,7 @@ chooses (see each module's docstring for sources):
 from __future__ import annotations
 
 from ._accounts import FakeAccount
+from ._demo import demo_session, sample_media
 from ._faults import FaultRule, Faults, parse_faults
 from ._records import FakeJob, RecordedRequest
 from ._server import FakeFlowServer, run_fake_server
@@ -52,6 +53,8 @@ __all__ = [
     "FaultRule",
     "Faults",
     "RecordedRequest",
+    "demo_session",
     "parse_faults",
     "run_fake_server",
+    "sample_media",
 ]
