@@ -212,6 +212,7 @@ class JobWatcher(_WatchListing):
         self._learning: dict[str, list[_Entry]] = {}
         self._wake: anyio.CancelScope | None = None
         self._tg: TaskGroup | None = None
+        self._exiting = False
         self._outcomes = OutcomeQueue()
         self._pending = 0
         self._closed = False
@@ -229,11 +230,17 @@ class JobWatcher(_WatchListing):
                         exc: BaseException | None, tb: TracebackType | None) -> bool | None:
         tg = self._tg
         assert tg is not None
-        self._tg = None
+        # Public entry points refuse from here on; internal tasks still running until the
+        # cancellation reaches them keep a task group to (harmlessly) start into.
+        self._exiting = True
         tg.cancel_scope.cancel()
         cancelled = exc is not None and isinstance(exc, anyio.get_cancelled_exc_class())
-        suppressed = await tg.__aexit__(exc_type if cancelled else None,
-                                        exc if cancelled else None, tb if cancelled else None)
+        try:
+            suppressed = await tg.__aexit__(exc_type if cancelled else None,
+                                            exc if cancelled else None,
+                                            tb if cancelled else None)
+        finally:
+            self._tg = None
         self._outcomes.close()
         if self._fatal is not None and (exc is None or cancelled):
             raise self._fatal
@@ -282,7 +289,7 @@ class JobWatcher(_WatchListing):
         """
         if self._fatal is not None:
             raise self._fatal
-        if self._tg is None:
+        if self._tg is None or self._exiting:
             raise RuntimeError("JobWatcher.submit() outside 'async with flow.watch()'")
         if self._closed:
             raise RuntimeError("JobWatcher.submit() after close()")
@@ -321,7 +328,7 @@ class JobWatcher(_WatchListing):
             tag: returned on the outcome.
             accepted_at: clock ``now()`` when it was accepted; default now.
         """
-        if self._tg is None:
+        if self._tg is None or self._exiting:
             raise RuntimeError("JobWatcher.adopt() outside 'async with flow.watch()'")
         await self._slots.acquire()
         entry = _Entry(key=key, params=params, tag=tag, email=_unset_to_none(params, "email"),
@@ -337,7 +344,7 @@ class JobWatcher(_WatchListing):
         ``submitting`` by a crash): adopt the job carrying ``reply_ref`` if the server has
         it, else yield ``JobFailed(AmbiguousSubmitError)``. Never resubmits.
         """
-        if self._tg is None:
+        if self._tg is None or self._exiting:
             raise RuntimeError("JobWatcher.reconcile() outside 'async with flow.watch()'")
         await self._slots.acquire()
         entry = _Entry(key=key, params=params, tag=tag, email=_unset_to_none(params, "email"),

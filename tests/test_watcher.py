@@ -261,3 +261,16 @@ async def test_early_finished_callback_does_not_pin_per_job_polling(
     duration = job.finished_at - job.created_at
     # the early read, one resync read per 60 s while it runs, and the final one
     assert len(gets) <= 2 + math.ceil(duration / 60)
+
+
+async def test_leaving_early_never_raises(fake: FakeFlowServer) -> None:
+    # regression: leaving the block while the scheduler was mid-iteration raised an
+    # AssertionError from __aexit__ (about 1 exit in 15)
+    async with FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+        for _ in range(30):
+            async with flow.watch(max_in_flight=10, mode="poll") as watcher:
+                for i in range(5):
+                    await watcher.submit(VideoParams(prompt=f"p{i}", model="veo-3.1-lite"))
+                watcher.close()
+                async for _ in watcher:
+                    break
