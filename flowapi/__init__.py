@@ -40,20 +40,30 @@ from flowapi._errors import (
     PermissionDeniedError,
     RateLimitError,
     RequestTimeoutError,
+    RecordedFailureError,
     ResponseValidationError,
     ServerError,
     ServiceUnavailableError,
     SessionExpiredError,
 )
 from flowapi._files import safe_filename
-from flowapi._journal import Journal, JournalEntry
 from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
 from flowapi._polling import PollPolicy
 from flowapi._retry import RetryBudget, RetryPolicy
 from flowapi._session import DEFAULT_BASE_URL, FlowSession
 from flowapi._transport import Timeouts
 from flowapi._version import __version__
-from flowapi._watcher import JobWatcher, WatcherStats
+from flowapi.journal import (
+    FailureCategory,
+    Journal,
+    JournalError,
+    JournalLockedError,
+    MemoryJournal,
+    SqliteJournal,
+    Submission,
+    SubmissionState,
+)
+from flowapi.watch import JobWatcher, WatcherStats
 from flowapi.resources.media import DownloadError
 from flowapi.types import (
     UNSET,
@@ -87,6 +97,7 @@ __all__ = [
     "ContentPolicyError",
     "DownloadError",
     "ExtendParams",
+    "FailureCategory",
     "FlowError",
     "FlowSession",
     "ImageParams",
@@ -101,8 +112,10 @@ __all__ = [
     "JobTimeoutError",
     "JobWatcher",
     "Journal",
-    "JournalEntry",
+    "JournalError",
+    "JournalLockedError",
     "MediaItem",
+    "MemoryJournal",
     "NoEligibleAccountError",
     "NotFoundError",
     "Outcome",
@@ -111,6 +124,7 @@ __all__ = [
     "PollPolicy",
     "RateLimitError",
     "RealClock",
+    "RecordedFailureError",
     "RequestTimeoutError",
     "ResponseValidationError",
     "RetryBudget",
@@ -119,6 +133,9 @@ __all__ = [
     "ServerError",
     "ServiceUnavailableError",
     "SessionExpiredError",
+    "SqliteJournal",
+    "Submission",
+    "SubmissionState",
     "Timeouts",
     "VideoParams",
     "VideoUpscaleParams",

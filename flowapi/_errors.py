@@ -19,8 +19,9 @@
     │   │   └── SessionExpiredError 596
     │   ├── ResponseValidationError
     │   └── AmbiguousSubmitError   the submit may have been accepted
-    └── JobError ── JobFailedError .job .reason
-                 └── JobTimeoutError(…, TimeoutError)
+    ├── JobError ── JobFailedError .job .reason
+    │            └── JobTimeoutError(…, TimeoutError)
+    └── RecordedFailureError .category .jobid   an earlier run's failure, from the journal
 
 Every message says what happened and what to do next. No message, repr or attribute
 holds the API token: the transport redacts response bodies before they get here.
@@ -57,6 +58,7 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RecordedFailureError",
     "RateLimitScope",
     "RequestTimeoutError",
     "ResponseValidationError",
@@ -415,6 +417,25 @@ class JobTimeoutError(JobError, TimeoutError):
     def __init__(self, message: str, *, jobid: str, last_status: str | None = None) -> None:
         super().__init__(message, jobid=jobid)
         self.last_status = last_status
+
+
+class RecordedFailureError(FlowError):
+    """A failure an earlier run recorded in the journal, yielded again without a request.
+
+    Attributes:
+        category: the journal's failure category (``moderated``, ``captcha``,
+            ``in_doubt``, ``rejected``, ``job_failed``, ``account``, …; see
+            :class:`flowapi.journal.FailureCategory`).
+        jobid: the job id, when a job was created.
+        recorded: the recorded message (error class and text).
+    """
+
+    def __init__(self, message: str, *, category: str, jobid: str | None,
+                 recorded: str) -> None:
+        super().__init__(message)
+        self.category = category
+        self.jobid = jobid
+        self.recorded = recorded
 
 
 _STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {

@@ -11,6 +11,7 @@ import anyio
 from flowapi._errors import FlowError
 
 if TYPE_CHECKING:
+    from flowapi.journal import FailureCategory
     from flowapi.types.jobs import Job
 
 __all__ = ["JobFailed", "JobSucceeded", "Outcome", "OutcomeQueue"]
@@ -26,6 +27,8 @@ class JobSucceeded:
         tag: whatever was passed as ``tag=`` to :meth:`~flowapi.JobWatcher.submit`.
         params: the params that were submitted (the last attempt's).
         attempts: submissions it took (> 1 only with ``resubmit_moderated``).
+        resumed: ``True`` when an earlier run recorded this outcome and it is yielded again
+            from the journal without a request.
     """
 
     job: Job
@@ -33,6 +36,7 @@ class JobSucceeded:
     tag: Any = None
     params: Any = None
     attempts: int = 1
+    resumed: bool = False
 
     @property
     def jobid(self) -> str:
@@ -55,6 +59,12 @@ class JobFailed:
         jobid: the job id if the server created a job, else ``None``.
         job: the last job record seen, if any.
         attempts: submissions made.
+        category: why it failed, as the journal records it (``moderated``, ``captcha``,
+            ``in_doubt`` — the job may have been created and paid —, ``timeout``,
+            ``rejected``, ``job_failed``, ``unreadable``, ``account``); ``None`` only for
+            outcomes built by hand.
+        resumed: ``True`` when an earlier run recorded this outcome and it is yielded again
+            from the journal without a request.
     """
 
     error: FlowError
@@ -64,6 +74,8 @@ class JobFailed:
     jobid: str | None = None
     job: Job | None = None
     attempts: int = 1
+    category: FailureCategory | None = None
+    resumed: bool = False
 
 
 Outcome: TypeAlias = JobSucceeded | JobFailed

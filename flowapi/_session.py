@@ -28,8 +28,10 @@ from flowapi.resources.videos import Videos
 from flowapi.resources.voices import Voices
 
 if TYPE_CHECKING:
-    from flowapi._journal import Journal
-    from flowapi._watcher import JobWatcher, WatchMode
+    from collections.abc import Collection
+
+    from flowapi.journal import FailureCategory, Journal
+    from flowapi.watch import JobWatcher, WatchMode
 
 __all__ = ["DEFAULT_BASE_URL", "FlowSession"]
 
@@ -205,23 +207,26 @@ class FlowSession:
     def watch(self, *, max_in_flight: int = 16, mode: WatchMode = "listing",
               poll: PollPolicy | None = None, listing_interval: float | None = None,
               job_timeout: float | None = None, max_concurrent_requests: int = 32,
-              resubmit_moderated: int = 0, journal: Journal | str | os.PathLike[str] | None = None,
+              resubmit_moderated: int = 0,
+              journal: Journal | str | os.PathLike[str] | None = None,
               webhook_url: str | None = None, learn_generation_times: bool = True,
+              retry_failed: Collection[FailureCategory | str] = (),
+              resubmit_in_doubt: bool = False, verify_callbacks: bool = False,
               ) -> JobWatcher:
         """A :class:`~flowapi.JobWatcher` on this session (use with ``async with``).
 
-        ``journal`` may be a :class:`~flowapi.Journal` or a path to an sqlite file.
+        ``journal`` may be a :class:`~flowapi.journal.Journal` (you open and close it), a
+        path to an sqlite file (the watcher opens and closes it) or ``None`` (in memory).
         See :class:`~flowapi.JobWatcher` for the other arguments.
         """
-        from flowapi._journal import Journal
-        from flowapi._watcher import JobWatcher
+        from flowapi.watch import JobWatcher
 
-        if journal is not None and not isinstance(journal, Journal):
-            journal = Journal(journal)
         return JobWatcher(self, max_in_flight=max_in_flight, mode=mode,
                           poll=poll or self.poll, listing_interval=listing_interval,
                           job_timeout=job_timeout,
                           max_concurrent_requests=max_concurrent_requests,
                           resubmit_moderated=resubmit_moderated, journal=journal,
                           webhook_url=webhook_url,
-                          learn_generation_times=learn_generation_times)
+                          learn_generation_times=learn_generation_times,
+                          retry_failed=retry_failed, resubmit_in_doubt=resubmit_in_doubt,
+                          verify_callbacks=verify_callbacks)

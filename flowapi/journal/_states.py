@@ -15,7 +15,8 @@ journals. Transitions (``→`` is an event)::
     failed ──Retry──► pending          (only when the user asks: it may spend credits again)
     failed ──Accepted──► accepted      (in doubt / timed out / unreadable: the job was found
                                         or is watched again by a later run)
-    submitting / unknown ──Finished──► failed   (e.g. a definite 400 at submit, or not found)
+    pending / submitting / unknown ──Finished──► failed   (refused locally, a definite 400
+                                                          at submit, or not found by marker)
 
 *Money* moves — an attempt leaving for the server, a jobid arriving, a fate turning
 unknown — are marked :attr:`Event.money`: journals commit them durably before returning.
@@ -221,7 +222,7 @@ _ALLOWED: dict[type[Event], frozenset[SubmissionState]] = {
     Refused: frozenset({S.SUBMITTING}),
     InDoubt: frozenset({S.SUBMITTING}),
     Accepted: frozenset({S.SUBMITTING, S.UNKNOWN, S.FAILED}),
-    Finished: frozenset({S.SUBMITTING, S.UNKNOWN, S.ACCEPTED}),
+    Finished: frozenset({S.PENDING, S.SUBMITTING, S.UNKNOWN, S.ACCEPTED}),
     Retry: frozenset({S.FAILED}),
 }
 

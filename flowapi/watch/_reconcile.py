@@ -1,0 +1,124 @@
+"""Finding the job of an in-doubt submit by its markers (DESIGN §7).
+
+A submit whose answer was lost may have created a job (and spent credits). Every attempt
+carried a unique marker in ``replyRef``; this module looks for a job carrying one of the
+key's markers, by every means the API offers, cheapest first:
+
+1. ``replyUrl`` callbacks the journal kept for jobs nobody claimed (a callback carries the
+   job record, ``request.replyRef`` included);
+2. the jobs ``GET /jobs?options=history`` lists (executing jobs and the 10 most recent
+   finished ones of the last 15 minutes) that this watcher does not know, each read with
+   ``GET /jobs/{jobid}`` to see its marker — a few rounds, since a job created a moment ago
+   may take a few seconds to show.
+
+Markers only: no wall-clock filter (a client clock may be off), and never a job whose
+marker is not one of this key's (so never another process's or another user's job).
+Not found → the caller reports the key *in doubt*, never resubmits it.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from flowapi._errors import APIError, NotFoundError
+from flowapi.journal import split_reply_ref
+from flowapi.resources.jobs import normalize_listing_id
+from flowapi.types.jobs import Job
+
+if TYPE_CHECKING:
+    from flowapi._session import FlowSession
+    from flowapi.journal import Journal
+
+__all__ = ["find_by_markers"]
+
+log = logging.getLogger("flowapi")
+
+#: Per session: job id → the marker its ``replyRef`` carries (``None``: none), for jobs
+#: already read — a job's marker never changes, so many lookups at once (a flaky
+#: network) do not read the same candidates again.
+_SEEN: weakref.WeakKeyDictionary[FlowSession, dict[str, str | None]] = (
+    weakref.WeakKeyDictionary())
+_SEEN_MAX = 50_000
+_JOB_DECODER = msgspec.json.Decoder(Job)
+
+
+def marker_of(job: Job) -> str | None:
+    """The watcher marker in the job's ``replyRef``, if any."""
+    return split_reply_ref(job.reply_ref)[0]
+
+
+async def find_by_markers(session: FlowSession, journal: Journal, markers: Collection[str],
+                          *, known: Callable[[str], bool], still_looking: Callable[[], bool],
+                          rounds: int = 3, delay: float = 5.0,
+                          max_reads: int = 50) -> Job | None:
+    """The job carrying one of ``markers`` in its ``replyRef``, or ``None``.
+
+    Args:
+        session: an open session.
+        journal: the journal whose kept callbacks are searched first.
+        markers: the key's attempt markers.
+        known: whether a job id is already tracked (never a candidate).
+        still_looking: ``False`` ends the search early (e.g. a callback found it).
+        rounds: listing rounds; ``delay`` seconds apart.
+        max_reads: most ``GET /jobs/{jobid}`` reads per call.
+    """
+    wanted = set(markers)
+    if not wanted:
+        return None
+    for body in (await journal.callbacks()).values():
+        try:
+            job = _JOB_DECODER.decode(body)
+        except msgspec.MsgspecError:
+            continue
+        if marker_of(job) in wanted and not known(job.jobid):
+            log.debug("reconcile: found %s in a kept callback", job.jobid)
+            return job
+    seen = _SEEN.setdefault(session, {})
+    if len(seen) > _SEEN_MAX:
+        seen.clear()
+    checked: set[str] = set()
+    reads = 0
+    for round_no in range(rounds):
+        if round_no:
+            await session.clock.sleep(delay)
+        if not still_looking():
+            return None
+        try:
+            stats = await session.jobs.stats("history")
+        except APIError as exc:
+            log.debug("reconcile: listing failed (%s)", exc)
+            continue
+        candidates: list[tuple[int, str]] = []
+        for group in stats.groups():
+            for listing in (group.executing or {}, group.history or {}):
+                for raw_id, info in listing.items():
+                    jobid = normalize_listing_id(raw_id)
+                    if jobid in checked or known(jobid):
+                        continue
+                    if jobid in seen and seen[jobid] not in wanted:
+                        continue  # read before: it carries another marker
+                    candidates.append((-(info.timestamp or 0), jobid))  # newest first
+        for _, jobid in sorted(candidates):
+            if reads >= max_reads or not still_looking():
+                return None
+            checked.add(jobid)
+            reads += 1
+            try:
+                job = await session.jobs.get(jobid)
+            except NotFoundError:
+                continue
+            except APIError as exc:
+                log.debug("reconcile: reading %s failed (%s)", jobid, exc)
+                checked.discard(jobid)
+                continue
+            marker = marker_of(job)
+            seen[jobid] = marker
+            if marker in wanted:
+                log.debug("reconcile: found %s by its marker", jobid)
+                return job
+    return None

@@ -1,0 +1,267 @@
+"""The watcher's book of keys in flight and the only place an outcome is emitted.
+
+:class:`Tracker` holds the :class:`~flowapi.watch._entry.Entry` of every key this watcher
+works on (by key, by jobid, by marker), the back-pressure slots, the outcome queue and
+the counters. An outcome is recorded in the journal *before* it is yielded, and a key
+yields exactly one outcome: :meth:`Tracker.succeed` and :meth:`Tracker.fail` move the
+entry to ``DONE`` synchronously first, so a second, racing result is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import msgspec
+
+from flowapi._errors import FlowError
+from flowapi._outcomes import JobFailed, JobSucceeded, Outcome, OutcomeQueue
+from flowapi.journal import FailureCategory, Finished, Journal
+from flowapi.watch._categories import category_of
+from flowapi.watch._entry import Entry, Phase
+
+if TYPE_CHECKING:
+    from flowapi.types.jobs import Job
+
+__all__ = ["Tracker", "WatcherStats"]
+
+log = logging.getLogger("flowapi")
+
+
+@dataclass(slots=True)
+class WatcherStats:
+    """Counters of one watcher (for progress displays and benchmarks).
+
+    Attributes:
+        submitted: submit requests sent (including resubmits).
+        accepted: jobs the server created (201, or found by marker).
+        succeeded: :class:`~flowapi.JobSucceeded` outcomes.
+        failed: :class:`~flowapi.JobFailed` outcomes.
+        resumed: outcomes recorded by an earlier run and yielded again without a request.
+        adopted_running: keys whose job an earlier run had accepted, watched again.
+        polls: ``GET /jobs/{jobid}`` requests.
+        listings: ``GET /jobs?options=executing`` requests.
+        listing_failures: listings that failed.
+        fallbacks: jobs the listing could not account for, polled individually since.
+        backstops: reads made because a job went unread for too long (listing anomaly).
+        accounts_read: ``GET /accounts/{email}`` requests (expected generation times).
+        parked_waits: submissions delayed by a parked lane.
+        ambiguous: submits whose fate was unknown (in doubt) and were looked up.
+        adopted: in-doubt submits found on the server by their marker and adopted.
+        notified: webhook callbacks that woke a job.
+        callback_outcomes: outcomes taken from a callback's job record without a read.
+        states: keys by watcher phase (``queued``, ``parked``, ``submitting``,
+            ``reconciling``, ``running``).
+    """
+
+    submitted: int = 0
+    accepted: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    resumed: int = 0
+    adopted_running: int = 0
+    polls: int = 0
+    listings: int = 0
+    listing_failures: int = 0
+    fallbacks: int = 0
+    backstops: int = 0
+    accounts_read: int = 0
+    parked_waits: int = 0
+    ambiguous: int = 0
+    adopted: int = 0
+    notified: int = 0
+    callback_outcomes: int = 0
+    states: dict[str, int] = field(default_factory=dict)
+
+
+class Tracker:
+    """Entries in flight, slots, outcomes (see the module docstring).
+
+    Args:
+        journal: where outcomes are recorded before they are yielded.
+        max_in_flight: back-pressure: keys not yet done at once (≥ 1).
+        on_fatal: called with an error that must end the watcher (e.g. a journal write
+            that failed).
+    """
+
+    def __init__(self, journal: Journal, max_in_flight: int,
+                 on_fatal: Callable[[BaseException], None]) -> None:
+        self.journal = journal
+        self.stats = WatcherStats()
+        self.entries: dict[str, Entry] = {}
+        self.by_jobid: dict[str, Entry] = {}
+        self.by_marker: dict[str, Entry] = {}
+        self.outcomes = OutcomeQueue()
+        self._slots = anyio.Semaphore(max_in_flight)
+        self._on_fatal = on_fatal
+        self._closed = False
+        #: Called with each entry whose outcome was delivered (sources drop their state).
+        self.on_done: list[Callable[[Entry], None]] = []
+
+    # -- slots and membership -------------------------------------------------------------
+
+    async def acquire_slot(self) -> None:
+        """Wait for a free slot (back-pressure)."""
+        try:  # no extra trip through the event loop while slots are free
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._slots.acquire()
+
+    def release_slot(self) -> None:
+        """Give a slot back (a key that took one ended without an entry)."""
+        self._slots.release()
+
+    def add(self, entry: Entry) -> None:
+        """Start tracking ``entry`` (its slot is taken)."""
+        self.entries[entry.key] = entry
+        self._count(None, entry.phase)
+
+    @property
+    def pending(self) -> int:
+        """Keys without an outcome yet."""
+        return len(self.entries)
+
+    def move(self, entry: Entry, phase: Phase) -> None:
+        """Move ``entry`` to ``phase`` (checked) and keep the counters."""
+        old = entry.move(phase)
+        if old is not phase:
+            self._count(old, phase)
+
+    def _count(self, old: Phase | None, new: Phase) -> None:
+        states = self.stats.states
+        if old is not None and old is not Phase.DONE:
+            states[old.value] -= 1
+        if new is not Phase.DONE:
+            states[new.value] = states.get(new.value, 0) + 1
+
+    def bind_jobid(self, entry: Entry, jobid: str) -> Entry | None:
+        """Map ``jobid`` to ``entry``; returns the *other* entry already holding it, if
+        any (a jobid the server returned twice), and maps nothing then."""
+        other = self.by_jobid.get(jobid)
+        if other is not None and other is not entry:
+            return other
+        if entry.jobid is not None and entry.jobid != jobid:
+            self.by_jobid.pop(entry.jobid, None)
+        entry.jobid = jobid
+        self.by_jobid[jobid] = entry
+        return None
+
+    def unbind_jobid(self, entry: Entry) -> None:
+        """Forget the entry's jobid (before a resubmission)."""
+        if entry.jobid is not None and self.by_jobid.get(entry.jobid) is entry:
+            del self.by_jobid[entry.jobid]
+        entry.jobid = None
+        entry.job = None
+
+    def bind_marker(self, entry: Entry, marker: str) -> None:
+        """Remember that ``marker`` names ``entry`` (callbacks may carry it)."""
+        entry.marker = marker
+        entry.markers = (*entry.markers, marker) if marker not in entry.markers else \
+            entry.markers
+        self.by_marker[marker] = entry
+
+    def current(self, entry: Entry, jobid: str) -> bool:
+        """Whether a result about ``jobid`` still concerns ``entry`` (not done, same job)."""
+        return entry.phase is not Phase.DONE and entry.jobid == jobid
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    async def succeed(self, entry: Entry, job: Job) -> None:
+        """Record and yield ``JobSucceeded`` (once per key)."""
+        if not self._claim(entry):
+            return
+        await self._record(entry, Finished(succeeded=True, job=_job_json(job)))
+        self.stats.succeeded += 1
+        self._deliver(entry, JobSucceeded(job=job, key=entry.key, tag=entry.tag,
+                                          params=entry.params, attempts=entry.attempts))
+
+    async def fail(self, entry: Entry, error: FlowError, *,
+                   category: FailureCategory | None = None, reading: bool = False) -> None:
+        """Record and yield ``JobFailed`` (once per key); ``category`` defaults to
+        :func:`~flowapi.watch._categories.category_of` ``(error, reading=reading)``."""
+        if not self._claim(entry):
+            return
+        cat = category or category_of(error, reading=reading)
+        job = entry.job
+        await self._record(entry, Finished(category=cat, error=_error_text(error),
+                                           job=_job_json(job) if job else None,
+                                           jobid=entry.jobid))
+        self.stats.failed += 1
+        self._deliver(entry, JobFailed(error=error, key=entry.key, tag=entry.tag,
+                                       params=entry.params, jobid=entry.jobid, job=job,
+                                       attempts=entry.attempts, category=cat))
+
+    def replay(self, outcome: Outcome) -> None:
+        """Yield an outcome an earlier run recorded (no slot, no journal write)."""
+        self.stats.resumed += 1
+        if isinstance(outcome, JobSucceeded):
+            self.stats.succeeded += 1
+        else:
+            self.stats.failed += 1
+        self.outcomes.put(outcome)
+
+    def _claim(self, entry: Entry) -> bool:
+        if entry.phase is Phase.DONE:
+            log.debug("second outcome for %s dropped (exactly once)", entry.key)
+            return False
+        self.move(entry, Phase.DONE)
+        return True
+
+    async def _record(self, entry: Entry, event: Finished) -> None:
+        # shielded: an outcome the journal does not know would be lost to a resume
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.journal.update(entry.key, event)
+            except Exception as exc:
+                self._on_fatal(exc)
+
+    def _deliver(self, entry: Entry, outcome: Outcome) -> None:
+        self.entries.pop(entry.key, None)
+        if entry.jobid is not None and self.by_jobid.get(entry.jobid) is entry:
+            del self.by_jobid[entry.jobid]
+        for marker in entry.markers:
+            if self.by_marker.get(marker) is entry:
+                del self.by_marker[marker]
+        self._slots.release()
+        for forget in self.on_done:
+            forget(entry)
+        self.outcomes.put(outcome)
+        self.maybe_finish()
+
+    # -- end of iteration -----------------------------------------------------------------
+
+    def close(self) -> None:
+        """No more submissions: iteration ends once every pending outcome was yielded."""
+        self._closed = True
+        self.maybe_finish()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def maybe_finish(self) -> None:
+        """End iteration once closed and nothing is pending."""
+        if self._closed and not self.entries:
+            self.outcomes.close()
+
+
+def _job_json(job: Job | None) -> str | None:
+    return None if job is None else msgspec.json.encode(job).decode()
+
+
+def _error_text(error: FlowError) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def tag_json(tag: Any) -> str | None:
+    """The tag as JSON text for the journal (``None`` if absent or not JSON-able)."""
+    if tag is None:
+        return None
+    try:
+        return msgspec.json.encode(tag).decode()
+    except (TypeError, msgspec.EncodeError):
+        return None

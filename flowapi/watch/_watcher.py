@@ -1,0 +1,587 @@
+"""JobWatcher: submit many async jobs, watch them with few requests, yield each outcome
+exactly once, resume from the journal (DESIGN §6–7).
+
+A small facade over parts with one concern each, wired by composition:
+
+* the **journal** (:mod:`flowapi.journal`): the durable truth of every submission;
+* the :class:`~flowapi.watch._tracker.Tracker`: keys in flight, slots, outcomes;
+* :class:`~flowapi.watch._scheduler.Timers` and two worker pools (reads, submits);
+* the :class:`~flowapi.watch._submitter.Submitter`: lanes, POST, acceptance,
+  reconciliation by marker;
+* the :class:`~flowapi.watch._reader.Reader` (single-flight ``GET /jobs/{jobid}``) and its
+  :class:`~flowapi.watch._reader.Backstop`;
+* one **status source** per mode (:mod:`flowapi.watch._sources`).
+
+``submit(params, key=k)`` consults the journal first: a finished key's recorded outcome
+is yielded again with no request; an accepted key's job is watched again; an in-doubt key
+is reconciled by its markers; a new key is POSTed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+import anyio
+import anyio.lowlevel
+import msgspec
+
+from flowapi._capabilities import validate
+from flowapi._errors import (
+    FlowError,
+    InvalidParamsError,
+    JobTimeoutError,
+    RecordedFailureError,
+)
+from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
+from flowapi._polling import PollPolicy, failure_of
+from flowapi.journal import (
+    Accepted,
+    FailureCategory,
+    Journal,
+    Retry,
+    Submission,
+    SubmissionState,
+    canonical_params,
+    content_key,
+    open_journal,
+    split_reply_ref,
+)
+from flowapi.resources.jobs import normalize_listing_id
+from flowapi.types.jobs import Job
+from flowapi.watch._entry import Entry, Phase
+from flowapi.watch._reader import Backstop, Reader
+from flowapi.watch._reconcile import marker_of
+from flowapi.watch._scheduler import Timers
+from flowapi.watch._sources import (
+    ListingSource,
+    ListingTiming,
+    PollSource,
+    ResyncTiming,
+    StatusSource,
+)
+from flowapi.watch._submitter import Submitter
+from flowapi.watch._timing import GenerationTimes, account_in_jobid
+from flowapi.watch._tracker import Tracker, WatcherStats, tag_json
+
+if TYPE_CHECKING:
+    import os
+
+    from anyio.abc import TaskGroup
+
+    from flowapi._session import FlowSession
+    from flowapi.resources.jobs import SubmitParams
+
+__all__ = ["JobWatcher", "WatchMode", "WatcherStats"]
+
+log = logging.getLogger("flowapi")
+
+WatchMode = Literal["listing", "poll", "webhook"]
+_JOB_DECODER = msgspec.json.Decoder(Job)
+
+
+class JobWatcher:
+    """Submit ``async: true`` jobs and iterate their outcomes in completion order.
+
+    Use it through :meth:`FlowSession.watch`::
+
+        async with flow.watch(max_in_flight=16, journal="batch.sqlite") as watcher:
+            for prompt in prompts:
+                await watcher.submit(flowapi.VideoParams(prompt=prompt), tag=prompt)
+            watcher.close()
+            async for outcome in watcher:
+                ...
+
+    Args:
+        session: an open :class:`~flowapi.FlowSession`.
+        max_in_flight: most keys queued, submitting or running at once; :meth:`submit`
+            waits for a free slot (back-pressure). Default 16, ≥ 1.
+        mode: ``"listing"`` (default: shared ``GET /jobs?options=executing`` ticks),
+            ``"poll"`` (per-job schedule) or ``"webhook"`` (``replyUrl`` callbacks and a
+            slow resync); see :mod:`flowapi.watch._sources`.
+        poll: the :class:`~flowapi.PollPolicy` (first-check timing in every mode).
+        listing_interval: seconds between listing ticks while many jobs are ripe, default 1
+            (stretched up to 4× while few are); in webhook mode the resync interval,
+            default 30, not stretched.
+        job_timeout: seconds from acceptance until a job counts as timed out
+            (:class:`~flowapi.JobTimeoutError`, keeping the jobid; a later run watches it
+            again), default ``None``.
+        max_concurrent_requests: most submits on the wire at once, and separately most job
+            reads (reads never wait behind slow submits), default 32.
+        resubmit_moderated: times a moderated job is submitted again (each spends
+            credits), default 0.
+        journal: a :class:`~flowapi.journal.Journal` (you open and close it), a path to an
+            sqlite file (opened and closed by the watcher), or ``None`` for an in-memory
+            journal.
+        webhook_url: the ``replyUrl`` sent with each submit in webhook mode (a
+            :mod:`flowapi.webhooks` receiver URL including its secret path token).
+        learn_generation_times: read ``GET /accounts/{email}`` once per account to time
+            first checks by its ``videoGenerationTimeSeconds`` (default ``True``; not in
+            webhook mode).
+        retry_failed: failure categories (:class:`~flowapi.journal.FailureCategory` or
+            their names, e.g. ``{"moderated", "captcha"}``) whose journaled failures are
+            submitted again (spends credits) instead of being yielded again. ``in_doubt``
+            is not accepted here: see ``resubmit_in_doubt``.
+        resubmit_in_doubt: submit again keys whose earlier submit is in doubt and was not
+            found by its markers. **A job may exist for them: this may pay twice.**
+            Default ``False``.
+        verify_callbacks: read ``GET /jobs/{jobid}`` after a callback even when it carries
+            a complete job record (default ``False``: a complete record is used as is —
+            one request per job in webhook mode).
+        backstop_after: multiple of a job's expected time after which a job nothing read
+            gets a backstop read (default 3; then every ``max(60 s, expected)`` without a
+            read).
+
+    Raises:
+        ValueError: an argument is out of range (messages say which).
+
+    Fatal errors (401, 402, journal failures, bugs) end the watcher: ``async for`` and the
+    ``async with`` exit raise them as plain exceptions, after the journal is up to date.
+    Every other failure is a :class:`~flowapi.JobFailed` value. Leaving the block early
+    cancels local work; submits already on the wire finish (bounded by the session's
+    connect + read timeouts) so their jobids reach the journal; remote jobs keep running
+    and a later run with the same journal adopts them.
+    """
+
+    def __init__(self, session: FlowSession, *, max_in_flight: int = 16,
+                 mode: WatchMode = "listing", poll: PollPolicy | None = None,
+                 listing_interval: float | None = None, job_timeout: float | None = None,
+                 max_concurrent_requests: int = 32, resubmit_moderated: int = 0,
+                 journal: Journal | str | os.PathLike[str] | None = None,
+                 webhook_url: str | None = None, learn_generation_times: bool = True,
+                 retry_failed: Collection[FailureCategory | str] = (),
+                 resubmit_in_doubt: bool = False, verify_callbacks: bool = False,
+                 backstop_after: float = 3.0) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
+        if max_concurrent_requests < 1:
+            raise ValueError("max_concurrent_requests must be >= 1")
+        if resubmit_moderated < 0:
+            raise ValueError("resubmit_moderated must be >= 0")
+        if job_timeout is not None and job_timeout <= 0:
+            raise ValueError("job_timeout must be > 0 seconds (or None)")
+        if listing_interval is not None and listing_interval <= 0:
+            raise ValueError("listing_interval must be > 0 seconds")
+        if mode not in ("listing", "poll", "webhook"):
+            raise ValueError(f"mode must be 'listing', 'poll' or 'webhook', got {mode!r}")
+        if mode == "webhook" and not webhook_url:
+            raise ValueError("mode='webhook' needs webhook_url (see flowapi.webhooks)")
+        retry = {FailureCategory(c) for c in retry_failed}
+        if FailureCategory.IN_DOUBT in retry:
+            raise ValueError("retry_failed cannot include 'in_doubt' (a job may exist and "
+                             "resubmitting may pay twice): use resubmit_in_doubt=True")
+        self._session = session
+        self._clock = session.clock
+        self.mode: WatchMode = mode
+        self.poll_policy = poll or PollPolicy()
+        self.listing_interval = listing_interval or (30.0 if mode == "webhook" else 1.0)
+        self.job_timeout = job_timeout
+        self.resubmit_moderated = resubmit_moderated
+        self.retry_failed = frozenset(retry)
+        self.resubmit_in_doubt = resubmit_in_doubt
+        self.verify_callbacks = verify_callbacks
+        self.journal, self._owns_journal = open_journal(journal)
+        self._tracker = Tracker(self.journal, max_in_flight, self._set_fatal)
+        self.stats = self._tracker.stats
+        self._timers = Timers(self._clock)
+        self._reader = Reader(session, self._tracker, self._clock, max_concurrent_requests,
+                              self._job_finished, self._set_fatal)
+        self._submitter = Submitter(session, self.journal, self._tracker, self._timers,
+                                    self._clock, max_concurrent_requests,
+                                    webhook_url if mode == "webhook" else None,
+                                    self._accepted, self._set_fatal, self._stopping)
+        self._times = GenerationTimes(session, self.poll_policy, self.stats,
+                                      learn=learn_generation_times and mode != "webhook",
+                                      on_learned=self._replan)
+        self._source = self._make_source(mode)
+        self._reader.listener = self._source
+        self._tracker.on_done.append(self._source.forget)
+        expected_floor = 60.0
+        self._backstop = Backstop(
+            self._timers, self._clock, self._reader, self._tracker,
+            first=lambda e: max(expected_floor, backstop_after * e.expected),
+            interval=lambda e: max(expected_floor, e.expected))
+        self._occurrences: dict[str, int] = {}
+        self._keys: set[str] = set()
+        self._known_jobids: set[str] = set()
+        self._tg: TaskGroup | None = None
+        self._state: Literal["new", "open", "exiting", "ended"] = "new"
+        self._fatal: BaseException | None = None
+
+    def _make_source(self, mode: WatchMode) -> StatusSource:
+        args = (self._clock, self._timers, self._reader, self._tracker, self.poll_policy)
+        if mode == "poll":
+            return PollSource(*args)
+        timing = (ResyncTiming if mode == "webhook" else ListingTiming)(
+            self.poll_policy, self.listing_interval)
+        return ListingSource(self._session, *args, timing=timing, on_fatal=self._set_fatal)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._state != "new":
+            raise RuntimeError("a JobWatcher can be entered once; use flow.watch() again")
+        await self.journal.open()
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg = tg
+        for part in (self._submitter, self._reader.pool, self._source):
+            part.bind(tg)
+        self._times.task_group = tg
+        self._state = "open"
+        tg.start_soon(self._run_timers)
+        return self
+
+    async def _run_timers(self) -> None:
+        try:
+            await self._timers.run()
+        except Exception as exc:
+            self._set_fatal(exc)
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> bool | None:
+        tg = self._tg
+        assert tg is not None
+        self._state = "exiting"  # nothing more is sent; POSTs on the wire finish (shielded)
+        tg.cancel_scope.cancel()
+        cancelled = exc is not None and isinstance(exc, anyio.get_cancelled_exc_class())
+        try:
+            suppressed = await tg.__aexit__(exc_type if cancelled else None,
+                                            exc if cancelled else None,
+                                            tb if cancelled else None)
+        finally:
+            self._tg = None
+            for part in (self._submitter, self._reader.pool, self._source):
+                part.bind(None)
+            self._times.task_group = None
+            self._state = "ended"
+            self._tracker.outcomes.close()
+            if self._owns_journal:
+                with anyio.CancelScope(shield=True):
+                    await self.journal.close()
+        if self._fatal is not None and (exc is None or cancelled):
+            raise self._fatal
+        return suppressed if cancelled else None
+
+    def _stopping(self) -> bool:
+        return self._state != "open" or self._fatal is not None
+
+    def _set_fatal(self, exc: BaseException) -> None:
+        if self._fatal is None:
+            self._fatal = exc
+            log.error("watcher stopped by a fatal error: %s", exc)
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+        self._tracker.outcomes.close()
+
+    def close(self) -> None:
+        """No more submissions: iteration ends once every pending outcome was yielded."""
+        self._tracker.close()
+
+    @property
+    def pending(self) -> int:
+        """Keys submitted to this watcher without an outcome yet."""
+        return self._tracker.pending
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Outcome:
+        try:
+            return await self._tracker.outcomes.get()
+        except anyio.EndOfStream:
+            if self._fatal is not None:
+                raise self._fatal from None
+            raise StopAsyncIteration from None
+
+    # -- submitting --------------------------------------------------------------------
+
+    async def submit(self, params: SubmitParams, *, tag: Any = None,
+                     key: str | None = None) -> str:
+        """Submit ``params`` (or resume the key's journaled submission); waits while
+        ``max_in_flight`` keys are pending.
+
+        Args:
+            params: :class:`~flowapi.VideoParams`, :class:`~flowapi.ExtendParams` or
+                :class:`~flowapi.VideoUpscaleParams`. Each attempt sends a unique marker
+                in ``replyRef``; your own ``reply_ref`` travels behind it as
+                ``flowapi:<marker>;<yours>`` (at most 1024 characters in all) and is
+                returned unchanged on the outcome's ``params``.
+            tag: any value, returned on the outcome (stored in the journal when it is
+                JSON-able).
+            key: a stable idempotency key; default the content key (a hash of the wire
+                params and their occurrence number among identical params in this
+                watcher), so the same params submitted again after a crash resume instead
+                of paying again.
+
+        Returns:
+            The key.
+
+        Raises:
+            RuntimeError: the watcher is not entered, is being left, or :meth:`close` was
+                called.
+            ValueError: ``key`` was already submitted to this watcher.
+            JournalError: the journal cannot be read or written.
+            FlowError: a fatal error already ended the watcher.
+        """
+        if self._fatal is not None:
+            raise self._fatal
+        if self._state != "open":
+            raise RuntimeError("JobWatcher.submit() outside 'async with flow.watch()'")
+        if self._tracker.closed:
+            raise RuntimeError("JobWatcher.submit() after close()")
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        user_ref = _unset_to_none(params, "reply_ref")
+        base = (msgspec.structs.replace(params, reply_ref=msgspec.UNSET)  # type: ignore[type-var]
+                if user_ref is not None else params)
+        kind = type(params).__name__
+        canonical = canonical_params(base.to_wire())
+        if key is None:
+            occurrence = self._occurrences[canonical] = self._occurrences.get(canonical, 0) + 1
+            key = content_key(kind, canonical, occurrence)
+        if key in self._keys:
+            raise ValueError(f"duplicate submission key {key!r} in this watcher")
+        self._keys.add(key)
+        await self._tracker.acquire_slot()
+        try:
+            row = await self.journal.add(key, kind=kind, params=canonical, tag=tag_json(tag))
+            email = _unset_to_none(params, "email") or None
+            entry = Entry(key=key, params=params, tag=tag, email=email,
+                          model=_unset_to_none(params, "model"), kind=_kind_of(kind),
+                          user_reply_ref=user_ref, attempts=row.attempts,
+                          markers=row.markers, marker=row.marker)
+            await self._resume(entry, row)
+        except BaseException:
+            if key not in self._tracker.entries:
+                self._tracker.release_slot()
+            raise
+        return key
+
+    async def _resume(self, entry: Entry, row: Submission) -> None:
+        """Act on the key's journal row (see the module docstring)."""
+        state = row.state
+        if state is SubmissionState.FAILED and row.category is not None:
+            if row.category in self.retry_failed or (
+                    row.category is FailureCategory.IN_DOUBT and self.resubmit_in_doubt):
+                row = await self.journal.update(entry.key, Retry(force=True))
+                state = row.state
+            elif row.category is FailureCategory.IN_DOUBT:
+                self._track(entry)
+                self._submitter.reconcile(entry, "an earlier run could not find this "
+                                                 "submit's job")
+                return
+            elif row.category.may_have_paid and row.jobid:
+                self._track(entry)
+                await self._adopt(entry, row.jobid)
+                return
+        if state is SubmissionState.SUCCEEDED or state is SubmissionState.FAILED:
+            self._tracker.release_slot()
+            self._tracker.replay(self._recorded(entry, row))
+            return
+        self._track(entry)
+        if state is SubmissionState.ACCEPTED:
+            assert row.jobid is not None
+            self.stats.adopted_running += 1
+            self._adopt_accepted(entry, row.jobid)
+        elif state.in_doubt:
+            self._submitter.reconcile(entry, "an earlier run was interrupted after sending "
+                                             "this submit")
+        else:  # pending: never sent, or certainly refused
+            if self._session.validate:
+                try:
+                    validate(entry.params)
+                except InvalidParamsError as exc:
+                    await self._tracker.fail(entry, exc)
+                    return
+            self._submitter.submit(entry)
+
+    def _track(self, entry: Entry) -> None:
+        self._tracker.add(entry)
+
+    async def _adopt(self, entry: Entry, jobid: str) -> None:
+        """Watch again the job of a failed-but-existing row (timed out, unreadable)."""
+        await self.journal.update(entry.key, Accepted(jobid=jobid))
+        self.stats.adopted_running += 1
+        self._adopt_accepted(entry, jobid)
+
+    def _adopt_accepted(self, entry: Entry, jobid: str) -> None:
+        other = self._tracker.bind_jobid(entry, jobid)
+        if other is not None:
+            raise AssertionError(f"journal rows {other.key!r} and {entry.key!r} share {jobid}")
+        self._accepted(entry, None, check_now=True)
+
+    def _recorded(self, entry: Entry, row: Submission) -> Outcome:
+        job = _decode_job(row.job)
+        if row.state is SubmissionState.SUCCEEDED and job is not None:
+            return JobSucceeded(job=job, key=entry.key, tag=entry.tag, params=entry.params,
+                                attempts=row.attempts, resumed=True)
+        category = row.category or FailureCategory.JOB_FAILED
+        advice = ("resubmitting may pay twice" if category.may_have_paid else
+                  f"pass retry_failed={{'{category.value}'}} (flowapi batch --retry-failed "
+                  f"{category.value}) to submit it again")
+        error = RecordedFailureError(
+            f"recorded by an earlier run as {category.value}: {row.error or 'no message'} "
+            f"({advice})", category=category.value, jobid=row.jobid,
+            recorded=row.error or "")
+        return JobFailed(error=error, key=entry.key, tag=entry.tag, params=entry.params,
+                         jobid=row.jobid, job=job, attempts=row.attempts, category=category,
+                         resumed=True)
+
+    # -- parts' callbacks ----------------------------------------------------------------
+
+    def _accepted(self, entry: Entry, job: Job | None, *, check_now: bool = False) -> None:
+        """A jobid is journaled for ``entry``: start watching it."""
+        assert entry.jobid is not None
+        jobid = entry.jobid
+        self._known_jobids.add(jobid)
+        now = self._clock.now()
+        entry.job = job
+        entry.accepted_at = now
+        entry.last_read = now
+        entry.reads = 0
+        entry.read_errors = 0
+        entry.account = entry.email or account_in_jobid(jobid)
+        self._tracker.move(entry, Phase.RUNNING)
+        entry.expected = self._times.expected(entry)
+        if self.job_timeout is not None:
+            deadline = entry.deadline = now + self.job_timeout
+            self._timers.call_at(deadline, lambda: self._deadline(entry, jobid, deadline))
+        self._source.track(entry, check_now=check_now)
+        self._backstop.track(entry)
+
+    def _replan(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            if entry.phase is Phase.RUNNING and entry.reads == 0:
+                entry.expected = self._times.expected(entry)
+                self._source.replan(entry)
+
+    def _deadline(self, entry: Entry, jobid: str, deadline: float) -> None:
+        if not self._tracker.current(entry, jobid) or entry.deadline != deadline:
+            return
+        status = entry.job.status if entry.job else "running"
+        error = JobTimeoutError(
+            f"job {jobid} still {status} after job_timeout={self.job_timeout}s; it may "
+            f"still finish: flow.jobs.wait({jobid!r}) (a later run with this journal watches "
+            "it again)", jobid=jobid, last_status=entry.job.status if entry.job else None)
+        self._spawn(self._tracker.fail(entry, error))
+
+    async def _job_finished(self, entry: Entry, job: Job) -> None:
+        """A read (or a trusted callback) found the job finished."""
+        if not self._tracker.current(entry, job.jobid):
+            return
+        entry.job = job
+        if job.status == "completed":
+            await self._tracker.succeed(entry, job)
+            return
+        error = failure_of(job)
+        if (error.moderated and entry.attempts <= self.resubmit_moderated
+                and not self._stopping()):
+            log.debug("job %s moderated; resubmitting (attempt %d)", job.jobid,
+                      entry.attempts + 1)
+            self._tracker.unbind_jobid(entry)
+            entry.deadline = None
+            self._submitter.submit(entry)
+            return
+        await self._tracker.fail(entry, error)
+
+    def _spawn(self, coro: Any) -> None:
+        if self._tg is None:
+            coro.close()
+            return
+
+        async def guarded() -> None:
+            try:
+                await coro
+            except Exception as exc:
+                self._set_fatal(exc)
+
+        self._tg.start_soon(guarded)
+
+    # -- callbacks -----------------------------------------------------------------------
+
+    def notify(self, job: Job | str) -> bool:
+        """A ``replyUrl`` callback arrived (webhook mode, or any mode as a hint).
+
+        A complete record of a finished job is used as is (no request) unless
+        ``verify_callbacks``; otherwise a callback saying the job finished makes the
+        watcher read ``GET /jobs/{jobid}`` now. ``created``/``started`` payloads,
+        duplicates and callbacks after the outcome are ignored. A callback for a job this
+        watcher does not know is kept in the journal (a later reconciliation may need it);
+        one carrying the marker of a submit in doubt adopts that job.
+
+        Args:
+            job: the decoded callback payload, or just a job id.
+
+        Returns:
+            ``True`` if the job belongs to this watcher, ``False`` otherwise.
+        """
+        raw_id = job if isinstance(job, str) else job.jobid
+        jobid = normalize_listing_id(raw_id)
+        entry = self._tracker.by_jobid.get(jobid)
+        if entry is None:
+            return self._unclaimed(jobid, job)
+        if isinstance(job, Job) and not job.is_finished:
+            return True
+        self.stats.notified += 1
+        if isinstance(job, Job) and not self.verify_callbacks and _complete(job):
+            self.stats.callback_outcomes += 1
+            self._spawn(self._job_finished(entry, job))
+            return True
+        self._source.callback(entry)
+        self._reader.read(entry)
+        return True
+
+    def _unclaimed(self, jobid: str, job: Job | str) -> bool:
+        if jobid in self._known_jobids:
+            return True
+        if isinstance(job, str) or self._tg is None:
+            return False
+        marker = marker_of(job)
+        entry = self._tracker.by_marker.get(marker) if marker else None
+        if entry is not None and entry.phase is Phase.RECONCILING:
+            self._spawn(self._submitter.adopt_found(entry, job))
+            return True
+        if marker is not None:
+            self._spawn(self.journal.record_callback(jobid, msgspec.json.encode(job)))
+        return entry is not None
+
+
+def _complete(job: Job) -> bool:
+    """A callback record complete enough to be the outcome: failed, or completed with a
+    URL for every media item."""
+    if job.status == "failed":
+        return True
+    return job.status == "completed" and bool(job.media) and all(m.url for m in job.media)
+
+
+def _decode_job(text: str | None) -> Job | None:
+    if not text:
+        return None
+    try:
+        return _JOB_DECODER.decode(text)
+    except msgspec.MsgspecError:
+        return None
+
+
+def _unset_to_none(params: object, name: str) -> str | None:
+    value = getattr(params, name, None)
+    if value is None or value is msgspec.UNSET:
+        return None
+    return str(value)
+
+
+def _kind_of(class_name: str) -> str:
+    if "Upscale" in class_name:
+        return "upscale"
+    if "Image" in class_name:
+        return "image"
+    return "video"
+
+
+def split_user_reply_ref(job: Job) -> str | None:
+    """The caller's own ``replyRef`` in a job record sent by a watcher (without the
+    watcher's marker)."""
+    return split_reply_ref(job.reply_ref)[1]
+
