@@ -8,6 +8,7 @@ The behaviour every journal shares is in ``test_journal_conformance.py``.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sqlite3
@@ -156,6 +157,39 @@ async def test_another_process_is_refused_until_the_holder_is_killed(tmp_path: P
     await j.close()
 
 
+@posix_only
+async def test_a_running_flowapi_0_1_is_refused(tmp_path: Path) -> None:
+    """flowapi 0.1 locked ``<journal>.lock`` with ``fcntl.lockf``; such a process still
+    running keeps this version out too."""
+    path = tmp_path / "j.sqlite"
+    code = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
+            "fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('ready', flush=True); "
+            "sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "j.sqlite.lock")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert _first_line(proc) == "ready"
+        with pytest.raises(JournalLockedError, match=r"flowapi 0\.1"):
+            await SqliteJournal(path).open()
+    finally:
+        _kill(proc)
+    j = SqliteJournal(path)
+    await j.open()
+    await j.close()
+
+
+async def test_a_journal_dropped_without_close_releases_its_lock(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    j = SqliteJournal(path)
+    await j.open()
+    del j
+    gc.collect()
+    again = SqliteJournal(path)
+    await again.open()
+    await again.close()
+
+
 # -- refusing bad files with advice (defect 16) ------------------------------------------
 
 
@@ -231,7 +265,27 @@ async def test_a_journal_from_a_newer_flowapi_is_refused(tmp_path: Path) -> None
 async def test_a_directory_is_refused_with_advice(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="cannot open") as info:
         await SqliteJournal(tmp_path).open()
-    assert str(tmp_path) in str(info.value)
+    assert str(tmp_path) in str(info.value) and "--journal" in str(info.value)
+
+
+async def test_a_path_under_a_file_is_refused_with_advice(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("not a directory")
+    with pytest.raises(JournalError, match="cannot open") as info:
+        await SqliteJournal(tmp_path / "out" / "j.sqlite").open()
+    assert "--journal" in str(info.value)
+
+
+@posix_only
+@pytest.mark.skipif(os.name == "posix" and os.geteuid() == 0, reason="root reads any file")
+async def test_an_unreadable_file_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    j = SqliteJournal(path)
+    await j.open()
+    await j.close()
+    path.chmod(0)
+    with pytest.raises(JournalError, match="cannot open") as info:
+        await SqliteJournal(path).open()
+    assert "permission" in str(info.value).lower()
 
 
 async def test_a_write_lock_held_by_another_program_gives_journal_locked_error(

@@ -24,6 +24,7 @@ import os
 import sqlite3
 import stat
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -56,7 +57,9 @@ class SqliteJournal:
     """A :class:`~flowapi.journal.Journal` in a sqlite file.
 
     Every method opens the journal first if it is not open (:meth:`open` is idempotent;
-    after :meth:`close` the next call opens it again, taking the lock again). Calls run
+    after :meth:`close` the next call opens it again, taking the lock again). Close it
+    when done (the lock is held until then; a journal garbage-collected unclosed releases
+    it then). Calls run
     one at a time on a worker thread; a call cancelled while its statement runs finishes
     that statement first (a write is committed or not at all, never half).
 
@@ -87,6 +90,8 @@ class SqliteJournal:
         self._lock = WriterLock(self.path)
         self._db: sqlite3.Connection | None = None
         self._limiter: anyio.CapacityLimiter | None = None
+        # a journal dropped without close() does not keep its file locked for good
+        weakref.finalize(self, self._lock.release)
 
     def __repr__(self) -> str:
         state = "open" if self._db is not None else "closed"
@@ -258,7 +263,7 @@ class SqliteJournal:
             return self._db
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             os.close(fd)
         except OSError as exc:
             raise JournalError(
