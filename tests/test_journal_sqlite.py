@@ -9,6 +9,7 @@ The behaviour every journal shares is in ``test_journal_conformance.py``.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import signal
 import sqlite3
@@ -399,6 +400,7 @@ _V01_ROWS = [
     # key, state, jobid, reply_ref, attempts, error, job
     ("q", "queued", None, None, 0, None, None),
     ("s", "submitting", None, "flowapi-s", 1, None, None),
+    ("own", "submitting", None, "mine", 1, None, None),
     ("a", "accepted", "job-a", "flowapi-a", 1, None, None),
     ("ok", "succeeded", "job-ok", "flowapi-ok", 1, None, '{"jobid":"job-ok"}'),
     ("t", "failed", "job-t", None, 1, "JobTimeoutError: job-t ran past 7200 s", None),
@@ -413,6 +415,14 @@ _V01_ROWS = [
 ]
 
 
+def _v01_wire(key: str, reply_ref: str | None) -> str:
+    """The params 0.1 stored: the wire body as sent, with its replyRef, unsorted."""
+    body: dict[str, str] = {"prompt": key, "model": "veo-3.1-fast"}
+    if reply_ref is not None:
+        body["replyRef"] = reply_ref
+    return json.dumps(body)
+
+
 def _write_v01(path: Path, rows: list[tuple[str, str, str | None, str | None, int, str | None,
                                            str | None]]) -> None:
     db = sqlite3.connect(path)
@@ -420,7 +430,7 @@ def _write_v01(path: Path, rows: list[tuple[str, str, str | None, str | None, in
     db.executescript(_V01_SCHEMA)
     for n, (key, state, jobid, ref, attempts, error, job) in enumerate(rows):
         db.execute("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                   (key, "VideoParams", f'{{"prompt":"{key}"}}', '"t"', state, jobid, ref,
+                   (key, "VideoParams", _v01_wire(key, ref), '"t"', state, jobid, ref,
                     attempts, error, job, 1000.0 + n, 2000.0 + n))
     db.execute("INSERT INTO downloads VALUES ('ok', 'video-1', '/out/ok.mp4', 1234)")
     db.execute("INSERT INTO meta VALUES ('prompts_sha', 'abc')")
@@ -448,9 +458,12 @@ async def test_a_flowapi_0_1_journal_is_migrated_in_place(tmp_path: Path) -> Non
                           "mod2": C.MODERATED, "cap": C.CAPTCHA, "bad": C.REJECTED,
                           "inv": C.REJECTED, "other": C.JOB_FAILED}
     assert all(rows[k].state is S.FAILED for k in categories)
-    assert rows["t"].jobid == "job-t" and rows["t"].error == _V01_ROWS[4][5]
-    assert (rows["q"].kind, rows["q"].params, rows["q"].tag) == ("VideoParams",
-                                                                '{"prompt":"q"}', '"t"')
+    assert rows["t"].jobid == "job-t" and rows["t"].error == "JobTimeoutError: job-t ran past 7200 s"
+    assert (rows["q"].kind, rows["q"].params, rows["q"].tag) == (
+        "VideoParams", '{"model":"veo-3.1-fast","prompt":"q"}', '"t"')  # canonical
+    assert rows["s"].params == '{"model":"veo-3.1-fast","prompt":"s"}'  # 0.1's marker dropped
+    assert rows["own"].params == '{"model":"veo-3.1-fast","prompt":"own","replyRef":"mine"}'
+    assert rows["own"].markers == ("mine",)
     assert (rows["q"].created, rows["q"].updated) == (1000.0, 2000.0)
     assert await j.downloads("ok") == {"video-1": ("/out/ok.mp4", 1234)}
     assert await j.get_meta("prompts_sha") == "abc"
