@@ -458,7 +458,8 @@ async def test_a_flowapi_0_1_journal_is_migrated_in_place(tmp_path: Path) -> Non
                           "mod2": C.MODERATED, "cap": C.CAPTCHA, "bad": C.REJECTED,
                           "inv": C.REJECTED, "other": C.JOB_FAILED}
     assert all(rows[k].state is S.FAILED for k in categories)
-    assert rows["t"].jobid == "job-t" and rows["t"].error == "JobTimeoutError: job-t ran past 7200 s"
+    assert (rows["t"].jobid, rows["t"].error) == ("job-t",
+                                                  "JobTimeoutError: job-t ran past 7200 s")
     assert (rows["q"].kind, rows["q"].params, rows["q"].tag) == (
         "VideoParams", '{"model":"veo-3.1-fast","prompt":"q"}', '"t"')  # canonical
     assert rows["s"].params == '{"model":"veo-3.1-fast","prompt":"s"}'  # 0.1's marker dropped
