@@ -58,10 +58,10 @@ class SqliteJournal:
 
     Every method opens the journal first if it is not open (:meth:`open` is idempotent;
     after :meth:`close` the next call opens it again, taking the lock again). Close it
-    when done (the lock is held until then; a journal garbage-collected unclosed releases
-    it then). Calls run
-    one at a time on a worker thread; a call cancelled while its statement runs finishes
-    that statement first (a write is committed or not at all, never half).
+    when done: the writer lock is held until then (a journal garbage-collected unclosed
+    releases it then). Calls run one at a time on a worker thread; a call cancelled while
+    its statement runs finishes that statement first (a write is committed or not at all,
+    never half), then the cancellation goes on.
 
     Args:
         path: the database file; created (mode 0600) with its parent directories if
@@ -69,8 +69,10 @@ class SqliteJournal:
         durable: commit money events with ``synchronous=FULL`` (default). ``False``:
             ``NORMAL`` for everything (faster; a power loss may lose the last commits, a
             ``kill -9`` loses nothing).
-        busy_timeout: seconds to wait for another program's lock on the file before a
-            call raises :class:`~flowapi.journal.JournalLockedError` (default 5.0).
+        busy_timeout: seconds to wait for another program's lock on the file (during
+            :meth:`open` or a write) before the call raises
+            :class:`~flowapi.journal.JournalLockedError` (default 5.0; the event loop
+            keeps running meanwhile).
 
     Attributes:
         path: the database file as given (a :class:`pathlib.Path`).
