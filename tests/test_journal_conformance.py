@@ -430,6 +430,8 @@ class JournalMachine(RuleBasedStateMachine):
         assert [r.key for r in rows] == self.order
         jobids = [r.jobid for r in rows if r.jobid is not None]
         assert len(jobids) == len(set(jobids)), "a jobid belongs to two keys"
+        markers = [m for r in rows for m in r.markers]
+        assert len(markers) == len(set(markers)), "a marker was used twice"
         for row in rows:
             assert row.state is self.model[row.key].state
             assert row.attempts >= self.seen_attempts.get(row.key, 0), "attempts went down"
