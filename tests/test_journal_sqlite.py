@@ -8,6 +8,8 @@ The behaviour every journal shares is in ``test_journal_conformance.py``.
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import signal
 import sqlite3
@@ -156,6 +158,39 @@ async def test_another_process_is_refused_until_the_holder_is_killed(tmp_path: P
     await j.close()
 
 
+@posix_only
+async def test_a_running_flowapi_0_1_is_refused(tmp_path: Path) -> None:
+    """flowapi 0.1 locked ``<journal>.lock`` with ``fcntl.lockf``; such a process still
+    running keeps this version out too."""
+    path = tmp_path / "j.sqlite"
+    code = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
+            "fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('ready', flush=True); "
+            "sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "j.sqlite.lock")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert _first_line(proc) == "ready"
+        with pytest.raises(JournalLockedError, match=r"flowapi 0\.1"):
+            await SqliteJournal(path).open()
+    finally:
+        _kill(proc)
+    j = SqliteJournal(path)
+    await j.open()
+    await j.close()
+
+
+async def test_a_journal_dropped_without_close_releases_its_lock(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    j = SqliteJournal(path)
+    await j.open()
+    del j
+    gc.collect()
+    again = SqliteJournal(path)
+    await again.open()
+    await again.close()
+
+
 # -- refusing bad files with advice (defect 16) ------------------------------------------
 
 
@@ -231,7 +266,27 @@ async def test_a_journal_from_a_newer_flowapi_is_refused(tmp_path: Path) -> None
 async def test_a_directory_is_refused_with_advice(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="cannot open") as info:
         await SqliteJournal(tmp_path).open()
-    assert str(tmp_path) in str(info.value)
+    assert str(tmp_path) in str(info.value) and "--journal" in str(info.value)
+
+
+async def test_a_path_under_a_file_is_refused_with_advice(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("not a directory")
+    with pytest.raises(JournalError, match="cannot open") as info:
+        await SqliteJournal(tmp_path / "out" / "j.sqlite").open()
+    assert "--journal" in str(info.value)
+
+
+@posix_only
+@pytest.mark.skipif(os.name == "posix" and os.geteuid() == 0, reason="root reads any file")
+async def test_an_unreadable_file_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    j = SqliteJournal(path)
+    await j.open()
+    await j.close()
+    path.chmod(0)
+    with pytest.raises(JournalError, match="cannot open") as info:
+        await SqliteJournal(path).open()
+    assert "permission" in str(info.value).lower()
 
 
 async def test_a_write_lock_held_by_another_program_gives_journal_locked_error(
@@ -345,6 +400,7 @@ _V01_ROWS = [
     # key, state, jobid, reply_ref, attempts, error, job
     ("q", "queued", None, None, 0, None, None),
     ("s", "submitting", None, "flowapi-s", 1, None, None),
+    ("own", "submitting", None, "mine", 1, None, None),
     ("a", "accepted", "job-a", "flowapi-a", 1, None, None),
     ("ok", "succeeded", "job-ok", "flowapi-ok", 1, None, '{"jobid":"job-ok"}'),
     ("t", "failed", "job-t", None, 1, "JobTimeoutError: job-t ran past 7200 s", None),
@@ -359,6 +415,14 @@ _V01_ROWS = [
 ]
 
 
+def _v01_wire(key: str, reply_ref: str | None) -> str:
+    """The params 0.1 stored: the wire body as sent, with its replyRef, unsorted."""
+    body: dict[str, str] = {"prompt": key, "model": "veo-3.1-fast"}
+    if reply_ref is not None:
+        body["replyRef"] = reply_ref
+    return json.dumps(body)
+
+
 def _write_v01(path: Path, rows: list[tuple[str, str, str | None, str | None, int, str | None,
                                            str | None]]) -> None:
     db = sqlite3.connect(path)
@@ -366,7 +430,7 @@ def _write_v01(path: Path, rows: list[tuple[str, str, str | None, str | None, in
     db.executescript(_V01_SCHEMA)
     for n, (key, state, jobid, ref, attempts, error, job) in enumerate(rows):
         db.execute("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                   (key, "VideoParams", f'{{"prompt":"{key}"}}', '"t"', state, jobid, ref,
+                   (key, "VideoParams", _v01_wire(key, ref), '"t"', state, jobid, ref,
                     attempts, error, job, 1000.0 + n, 2000.0 + n))
     db.execute("INSERT INTO downloads VALUES ('ok', 'video-1', '/out/ok.mp4', 1234)")
     db.execute("INSERT INTO meta VALUES ('prompts_sha', 'abc')")
@@ -394,9 +458,13 @@ async def test_a_flowapi_0_1_journal_is_migrated_in_place(tmp_path: Path) -> Non
                           "mod2": C.MODERATED, "cap": C.CAPTCHA, "bad": C.REJECTED,
                           "inv": C.REJECTED, "other": C.JOB_FAILED}
     assert all(rows[k].state is S.FAILED for k in categories)
-    assert rows["t"].jobid == "job-t" and rows["t"].error == _V01_ROWS[4][5]
-    assert (rows["q"].kind, rows["q"].params, rows["q"].tag) == ("VideoParams",
-                                                                '{"prompt":"q"}', '"t"')
+    assert (rows["t"].jobid, rows["t"].error) == ("job-t",
+                                                  "JobTimeoutError: job-t ran past 7200 s")
+    assert (rows["q"].kind, rows["q"].params, rows["q"].tag) == (
+        "VideoParams", '{"model":"veo-3.1-fast","prompt":"q"}', '"t"')  # canonical
+    assert rows["s"].params == '{"model":"veo-3.1-fast","prompt":"s"}'  # 0.1's marker dropped
+    assert rows["own"].params == '{"model":"veo-3.1-fast","prompt":"own","replyRef":"mine"}'
+    assert rows["own"].markers == ("mine",)
     assert (rows["q"].created, rows["q"].updated) == (1000.0, 2000.0)
     assert await j.downloads("ok") == {"video-1": ("/out/ok.mp4", 1234)}
     assert await j.get_meta("prompts_sha") == "abc"

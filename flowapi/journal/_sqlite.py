@@ -24,6 +24,7 @@ import os
 import sqlite3
 import stat
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -56,9 +57,11 @@ class SqliteJournal:
     """A :class:`~flowapi.journal.Journal` in a sqlite file.
 
     Every method opens the journal first if it is not open (:meth:`open` is idempotent;
-    after :meth:`close` the next call opens it again, taking the lock again). Calls run
-    one at a time on a worker thread; a call cancelled while its statement runs finishes
-    that statement first (a write is committed or not at all, never half).
+    after :meth:`close` the next call opens it again, taking the lock again). Close it
+    when done: the writer lock is held until then (a journal garbage-collected unclosed
+    releases it then). Calls run one at a time on a worker thread; a call cancelled while
+    its statement runs finishes that statement first (a write is committed or not at all,
+    never half), then the cancellation goes on.
 
     Args:
         path: the database file; created (mode 0600) with its parent directories if
@@ -66,8 +69,10 @@ class SqliteJournal:
         durable: commit money events with ``synchronous=FULL`` (default). ``False``:
             ``NORMAL`` for everything (faster; a power loss may lose the last commits, a
             ``kill -9`` loses nothing).
-        busy_timeout: seconds to wait for another program's lock on the file before a
-            call raises :class:`~flowapi.journal.JournalLockedError` (default 5.0).
+        busy_timeout: seconds to wait for another program's lock on the file (during
+            :meth:`open` or a write) before the call raises
+            :class:`~flowapi.journal.JournalLockedError` (default 5.0; the event loop
+            keeps running meanwhile).
 
     Attributes:
         path: the database file as given (a :class:`pathlib.Path`).
@@ -87,6 +92,8 @@ class SqliteJournal:
         self._lock = WriterLock(self.path)
         self._db: sqlite3.Connection | None = None
         self._limiter: anyio.CapacityLimiter | None = None
+        # a journal dropped without close() does not keep its file locked for good
+        weakref.finalize(self, self._lock.release)
 
     def __repr__(self) -> str:
         state = "open" if self._db is not None else "closed"
@@ -258,7 +265,7 @@ class SqliteJournal:
             return self._db
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             os.close(fd)
         except OSError as exc:
             raise JournalError(

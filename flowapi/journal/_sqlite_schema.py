@@ -23,6 +23,7 @@ from pathlib import Path
 
 import msgspec
 
+from flowapi.journal._identity import canonical_params
 from flowapi.journal._protocol import JournalError
 from flowapi.journal._states import FailureCategory, Submission, SubmissionState
 
@@ -195,6 +196,23 @@ def category_of_v01_error(error: str | None) -> FailureCategory:
     return FailureCategory.JOB_FAILED
 
 
+def _v01_params(text: str, reply_ref: str | None) -> str:
+    """A 0.1 ``params`` column as canonical params text: sorted, without ``replyUrl``/
+    ``async`` and without the 0.1 watcher's own ``flowapi-<key>`` marker in ``replyRef``
+    (a caller's ``replyRef`` is theirs and stays). Text that is not a JSON object is kept
+    as it is."""
+    try:
+        wire = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return text
+    if not isinstance(wire, dict):
+        return text
+    ref = wire.get("replyRef")
+    if isinstance(ref, str) and ref == reply_ref and ref.startswith("flowapi-"):
+        del wire["replyRef"]
+    return canonical_params(wire)
+
+
 def _migrate_v01(db: sqlite3.Connection, path: Path, tables: set[str]) -> None:
     """Rewrite a 0.1 journal as format 2 in one transaction (all or nothing)."""
     db.execute("BEGIN IMMEDIATE")
@@ -216,7 +234,8 @@ def _migrate_v01(db: sqlite3.Connection, path: Path, tables: set[str]) -> None:
             new_state = _V01_STATES[state]
             failed = new_state is SubmissionState.FAILED
             row = Submission(
-                key=key, kind=kind, params=params, tag=tag, state=new_state,
+                key=key, kind=kind, params=_v01_params(params, reply_ref), tag=tag,
+                state=new_state,
                 attempts=int(attempts or 0), marker=reply_ref,
                 markers=(reply_ref,) if reply_ref else (),
                 jobid=None if new_state is SubmissionState.PENDING else jobid,

@@ -11,6 +11,10 @@ Two layers, both needed:
   that was flowapi 0.1's defect.) The OS releases it when the process ends, even by
   ``kill -9``.
 
+Once the ``flock`` is held, a ``lockf`` lock is taken on the same file too, only so that a
+still-running flowapi 0.1 (which locks with ``lockf``) is refused as well; the ``flock``
+alone decides between journals of this version.
+
 The lock file is created with mode 0600 and never deleted (deleting it would let two
 processes lock two different files of the same name).
 """
@@ -100,23 +104,28 @@ class WriterLock:
             return None
         lock_path = lock_path_of(resolved)
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise JournalError(
                 f"cannot create the journal's lock file {lock_path} ({exc.strerror}): make "
                 "its directory writable, or pass another --journal path") from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+            for lock, by in ((fcntl.flock, "another process (another `flowapi batch` or "
+                              "program with the same --journal?)"),
+                             (fcntl.lockf, "a flowapi 0.1 process")):
+                try:
+                    lock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                        raise JournalError(
+                            f"cannot lock the journal's lock file {lock_path} "
+                            f"({exc.strerror}); a network file system may not support "
+                            "locks: put the journal on a local disk") from exc
+                    raise JournalLockedError(
+                        f"the journal {self._path} is in use by {by}. Running both would "
+                        "submit the same prompts twice: wait for it to finish or stop it, "
+                        "then run again.") from exc
+        except BaseException:
             os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise JournalError(
-                    f"cannot lock the journal's lock file {lock_path} ({exc.strerror}); a "
-                    "network file system may not support locks: put the journal on a "
-                    "local disk") from exc
-            raise JournalLockedError(
-                f"the journal {self._path} is in use by another process (another `flowapi "
-                "batch` or program with the same --journal?). Running both would submit the "
-                "same prompts twice: wait for it to finish or stop it, then run "
-                "again.") from exc
+            raise
         return fd
