@@ -70,7 +70,7 @@ from aiohttp import web
 
 from flowapi import FlowSession, RetryBudget, Timeouts
 from flowapi._clock import ScaledClock
-from flowapi.cli._batch import BatchOptions, BatchResult, BatchRunner
+from flowapi.cli._batch import JOURNAL_NAME, BatchOptions, BatchResult, BatchRunner
 from flowapi.cli._prompts import parse_prompts
 from flowapi.testing import FakeAccount, FakeFlowServer, parse_faults
 
@@ -153,6 +153,9 @@ class _Sink:
         if self.on_finish is not None:
             self.on_finish(len(self.finished_keys))
 
+    def notice(self, text: str) -> None:
+        """Lines for the user are not shown in a benchmark."""
+
     def watching(self, watcher: Any) -> None:
         """Not used."""
 
@@ -205,6 +208,18 @@ async def run_chaos(base_url: str, token: str, clock: Any, n: int, out_dir: Path
 
 # -- the counters, from ground truth ------------------------------------------------------------
 
+def _markers_in_journal(path: Path) -> dict[str, str]:
+    """replyRef marker → journal key, for every attempt the batch's journal recorded."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT key, markers FROM submissions").fetchall()
+    finally:
+        db.close()
+    return {marker: key for key, markers in rows for marker in json.loads(markers)}
+
+
 def _kinds(fault: str | None) -> set[str]:
     return set((fault or "").split("+")) - {""}
 
@@ -237,15 +252,13 @@ def chaos_counters(state: dict[str, Any], markers: dict[int, str | None], run: C
     out["jobs_created_twice"] = sum(c - 1 for m, c in by_marker.items() if c > 1)
     out["jobs_without_marker"] = by_marker.get(None, 0)
     lost = failed_unmatched = 0
+    key_of_marker = _markers_in_journal(run.out_dir / JOURNAL_NAME)
     for jobid, job in jobs.items():
-        marker = job["reply_ref"] or ""
-        key = marker.removeprefix("flowapi-")
-        result = final.get(key)
+        result = final.get(key_of_marker.get(job["reply_ref"] or "", ""))
         if result is None or result.jobid != jobid:
             if (job["outcome"] == "failed" and result is not None
                     and result.status == "failed" and result.jobid is None
-                    and any(needle in (result.error or "") for needle in (
-                        "AmbiguousSubmitError", "may or may not exist"))):
+                    and result.category == "in_doubt"):
                 failed_unmatched += 1
             else:
                 lost += 1
@@ -334,6 +347,7 @@ def chaos_counters(state: dict[str, Any], markers: dict[int, str | None], run: C
     for name, needle in (("failed.moderated", "moderated"),
                          ("failed.captcha_service", "Captcha service failed"),
                          ("failed.ambiguous_not_found", "did not find it"),
+                         ("failed.in_doubt", "in doubt"),
                          ("failed.download", "download failed"),
                          ("failed.unavailable", "Service temporarily unavailable")):
         out[name] = sum(1 for r in run.results
@@ -346,8 +360,8 @@ def chaos_counters(state: dict[str, Any], markers: dict[int, str | None], run: C
             out[kind] = count
     out["adopted_after_reset_after_create"] = sum(
         1 for j in jobs.values() if j["connection_reset_after_create"]
-        and final.get((j["reply_ref"] or "").removeprefix("flowapi-")) is not None
-        and final[(j["reply_ref"] or "").removeprefix("flowapi-")].jobid == j["jobid"])
+        and final.get(key_of_marker.get(j["reply_ref"] or "", "")) is not None
+        and final[key_of_marker[j["reply_ref"]]].jobid == j["jobid"])
     out["finished_before_crash"] = len(run.phase1)
     return out
 

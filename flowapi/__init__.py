@@ -39,8 +39,8 @@ from flowapi._errors import (
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
-    RequestTimeoutError,
     RecordedFailureError,
+    RequestTimeoutError,
     ResponseValidationError,
     ServerError,
     ServiceUnavailableError,
@@ -63,7 +63,6 @@ from flowapi.journal import (
     Submission,
     SubmissionState,
 )
-from flowapi.watch import JobWatcher, WatcherStats
 from flowapi.resources.media import DownloadError
 from flowapi.types import (
     UNSET,
@@ -78,6 +77,7 @@ from flowapi.types import (
     VideoUpscaleParams,
     VoiceParams,
 )
+from flowapi.watch import JobWatcher, WatcherStats
 
 __all__ = [
     "DEFAULT_BASE_URL",

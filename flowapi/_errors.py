@@ -58,8 +58,8 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
-    "RecordedFailureError",
     "RateLimitScope",
+    "RecordedFailureError",
     "RequestTimeoutError",
     "ResponseValidationError",
     "ServerError",
@@ -263,6 +263,10 @@ class RateLimitError(APIStatusError):
         local: ``True`` when nothing was sent: the lane was already parked by an earlier
             429 (the session refuses to send into a parked lane); ``retry_at`` says when
             it opens.
+        lane_retry_at: Unix time (seconds) at which the session's lane guard lets the same
+            request go again (a load-balanced request over several accounts may go again
+            soon: the server routes it to a healthy account); ``None`` until the session
+            has recorded the 429.
     """
 
     status = 429
@@ -281,6 +285,7 @@ class RateLimitError(APIStatusError):
         self.model = model
         self.only_account = only_account
         self.local = local
+        self.lane_retry_at: float | None = retry_at if local else None
 
 
 class NoEligibleAccountError(RateLimitError):

@@ -324,7 +324,7 @@ class Transport:
                 only = await self._only_account()
                 if only is not None:
                     exc.email, exc.only_account = only, True
-            until = self.lanes.park(exc, lane, model, self.clock.time())
+            until = exc.lane_retry_at = self.lanes.park(exc, lane, model, self.clock.time())
             log.debug("lane guard: %s %s parked until %s (%s)", exc.email or lane or "lb",
                       exc.scope, _iso(until), exc.reason)
         elif isinstance(exc, SessionExpiredError) and not exc.local:

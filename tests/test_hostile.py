@@ -302,6 +302,8 @@ async def test_batch_reports_a_bad_media_url_and_carries_on(tmp_path: Path) -> N
             def uploaded(self, path: Path, ok: bool) -> None: ...
             def finished(self, result: Any) -> None:
                 seen.append(result.status)
+            def notice(self, text: str) -> None: ...
+
             def watching(self, watcher: Any) -> None: ...
 
         runner = BatchRunner(flow, specs, BatchOptions(out_dir=tmp_path / "out"), Sink())
@@ -340,7 +342,7 @@ def test_batch_names_from_hostile_job_ids_stay_inside_out(jobid: str, tmp_path: 
     spec = parse_prompts('[{"prompt": "p"}]', base_dir=tmp_path)[0]
     runner = BatchRunner.__new__(BatchRunner)
     runner.options = BatchOptions(out_dir=tmp_path / "out")
-    for path in runner._expected_files(spec, jobid, None).values():
+    for path in runner._expected_files(spec, jobid, 1).values():
         assert path.parent == tmp_path / "out"
         assert ".." not in path.name and not path.name.startswith(".")
 

@@ -82,7 +82,7 @@ _PROBES: dict[str, tuple[Event, frozenset[SubmissionState], SubmissionState]] = 
     "accepted": (Accepted(jobid="K"), frozenset({S.SUBMITTING, S.UNKNOWN}), S.ACCEPTED),
     "succeeded": (Finished(succeeded=True), frozenset({S.ACCEPTED}), S.SUCCEEDED),
     "failed": (Finished(category=C.JOB_FAILED, error="x"),
-               frozenset({S.SUBMITTING, S.UNKNOWN, S.ACCEPTED}), S.FAILED),
+               frozenset({S.PENDING, S.SUBMITTING, S.UNKNOWN, S.ACCEPTED}), S.FAILED),
     "retry": (Retry(), frozenset({S.FAILED}), S.PENDING),
 }
 
@@ -163,8 +163,12 @@ async def test_every_event_in_every_state_is_applied_or_refused(journal: Journal
      S.PENDING),
     ([Attempt(marker="m1"), Accepted(jobid="J1"), Finished(category=C.MODERATED)], Retry(),
      S.PENDING),
-    # a definite refusal at submit
+    # a definite refusal at submit, or locally before any attempt
     ([Attempt(marker="m1")], Finished(category=C.REJECTED, jobid=None), S.FAILED),
+    ([], Finished(category=C.REJECTED), S.FAILED),
+    # an in-doubt failure looked up again by a later run and still not found
+    ([Attempt(marker="m1"), InDoubt(), Finished(category=C.IN_DOUBT)],
+     Finished(category=C.IN_DOUBT), S.FAILED),
 ])
 async def test_allowed_transitions(journal: Journal, setup: list[Event], event: Event,
                                    state: SubmissionState) -> None:
@@ -185,6 +189,8 @@ async def test_allowed_transitions(journal: Journal, setup: list[Event], event: 
     ([Attempt(marker="m1"), InDoubt(), Finished(category=C.IN_DOUBT)], Retry()),  # force
     ([Attempt(marker="m1"), Accepted(jobid="J1"), Finished(category=C.UNREADABLE)], Retry()),
     ([Attempt(marker="m1"), Finished(category=C.REJECTED)], Accepted(jobid="J1")),
+    # a definite failure is final: it is not recorded again
+    ([Attempt(marker="m1"), Finished(category=C.REJECTED)], Finished(category=C.REJECTED)),
     ([Attempt(marker="m1"), Accepted(jobid="J1"), Finished(succeeded=True)], Retry(force=True)),
 ])
 async def test_malformed_or_illegal_events_write_nothing(journal: Journal, setup: list[Event],
@@ -323,7 +329,11 @@ def _expect(model: dict[str, ModelRow], key: str,
             return IllegalTransition
         new.state, new.category = S.SUCCEEDED, None
     elif isinstance(event, Finished):
-        if m.state not in (S.SUBMITTING, S.UNKNOWN, S.ACCEPTED) or event.category is None:
+        # refused locally (pending), at submit, in doubt, or a job's failure; an in-doubt
+        # failure is recorded again after another lookup
+        if event.category is None or not (
+                m.state in (S.PENDING, S.SUBMITTING, S.UNKNOWN, S.ACCEPTED)
+                or (m.state is S.FAILED and m.category is C.IN_DOUBT)):
             return IllegalTransition
         new.state, new.category = S.FAILED, event.category
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import math
 from collections import Counter
 
@@ -212,16 +214,18 @@ async def test_journal_records_everything(flow: FlowSession, tmp_path: object) -
         await watcher.submit(VideoParams(prompt="b", duration=7), key="b")
         watcher.close()
         _ = [o async for o in watcher]
-    journal = flowapi.Journal(path)
-    entries = {e.key: e for e in journal.entries()}
+    journal = flowapi.SqliteJournal(path)
+    await journal.open()  # the watcher closed (and unlocked) the journal it opened
+    entries = {e.key: e for e in await journal.rows()}
+    await journal.close()
     assert entries["a"].state == "succeeded"
     assert entries["a"].jobid
-    assert entries["a"].tag == {"row": 1}
-    assert entries["a"].params["prompt"] == "a"
-    assert entries["a"].reply_ref == "flowapi-a"
+    assert json.loads(entries["a"].tag or "null") == {"row": 1}
+    assert json.loads(entries["a"].params)["prompt"] == "a"
+    assert entries["a"].marker and entries["a"].marker.startswith("flowapi:")
     assert entries["b"].state == "failed"
+    assert entries["b"].category == "rejected"
     assert "duration" in (entries["b"].error or "")
-    journal.close()
 
 
 async def test_callback_during_an_inflight_read_costs_no_extra_get(

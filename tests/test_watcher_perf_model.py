@@ -22,8 +22,13 @@ import pytest
 
 from flowapi import FlowSession, JobSucceeded, PollPolicy, VideoParams
 from flowapi._clock import ScaledClock
+from flowapi._lanes import Lanes
 from flowapi._outcomes import OutcomeQueue
-from flowapi._watcher import JobWatcher, _Entry, _gone, _Listing
+from flowapi._transport import Timeouts
+from flowapi.watch import JobWatcher
+from flowapi.watch._entry import Entry as _Entry
+from flowapi.watch._sources import Listing as _Listing
+from flowapi.watch._sources import gone_from_listing as _gone
 from flowapi.testing import FakeFlowServer, FaultRule, Faults
 from flowapi.types.jobs import Job
 
@@ -167,6 +172,7 @@ class _StubTransport:
     def __init__(self, jobs: _StubJobs) -> None:
         self.jobs = jobs
         self.listings = 0
+        self.lanes = Lanes()
 
     async def request(self, method: str, segments: Any, response_type: Any, **kw: Any) -> Any:
         assert (method, tuple(segments), kw.get("params")) == (
@@ -186,6 +192,7 @@ class _StubSession:
         self.jobs = _StubJobs(self.clock)
         self.transport = _StubTransport(self.jobs)
         self.poll = PollPolicy()
+        self.timeouts = Timeouts()
 
 
 async def test_listing_mode_thousands_of_jobs_without_a_task_per_job() -> None:
@@ -211,8 +218,8 @@ async def test_listing_mode_thousands_of_jobs_without_a_task_per_job() -> None:
     # shared listing ticks, far fewer than jobs
     assert 0 < session.transport.listings < n / 10
     # a worker pool, not a task per job: scheduler + ≤16 workers + tick + this test's own
-    assert peak_tasks <= 16 + 6
-    assert jobs.peak_in_flight <= 16 + 1
+    assert peak_tasks <= 2 * 16 + 6  # a read pool and a submit pool of 16 each, no task per job
+    assert jobs.peak_in_flight <= 2 * 16 + 1  # 16 reads and 16 submits, + one listing
     assert watcher.stats.polls == sum(jobs.gets.values())
     assert watcher.stats.fallbacks == 0
 

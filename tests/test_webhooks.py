@@ -60,8 +60,9 @@ def _assert_invariant(receiver: WebhookReceiver) -> None:
 # -- end to end with the fake ---------------------------------------------------------------
 
 
-async def test_batch_completes_with_one_get_per_job(flow: FlowSession,
-                                                    fake: FakeFlowServer) -> None:
+@pytest.mark.parametrize("verify", [False, True], ids=["trusted", "verify_callbacks"])
+async def test_batch_completes_with_one_request_per_job(flow: FlowSession, fake: FakeFlowServer,
+                                                        verify: bool) -> None:
     fake.set_faults(Faults(rules=[FaultRule("moderation", route="POST videos",
                                             probability=0.25)], seed=5))
     receiver = WebhookReceiver()
@@ -70,9 +71,11 @@ async def test_batch_completes_with_one_get_per_job(flow: FlowSession,
         assert receiver.url == url
         # resync far beyond every job's duration: callbacks alone must finish the batch
         stats: list[WatcherStats] = []
-        outcomes = await _batch(flow, receiver, url, 20, stats, listing_interval=600.0)
+        outcomes = await _batch(flow, receiver, url, 20, stats, listing_interval=600.0,
+                                verify_callbacks=verify)
     assert receiver.url is None
     assert stats[0].notified == 20
+    assert stats[0].callback_outcomes == (0 if verify else 20)
     keys = Counter(o.key for o in outcomes)
     assert sorted(keys) == sorted(f"k{i}" for i in range(20))
     assert set(keys.values()) == {1}
@@ -85,9 +88,13 @@ async def test_batch_completes_with_one_get_per_job(flow: FlowSession,
     routes = Counter(r.route for r in fake.requests)
     assert routes["POST videos"] == 20
     assert len(fake.jobs) == 20
-    # submit + exactly one GET per job (woken by its callback), no listings needed
-    assert routes["GET jobs/{jobid}"] == 20
-    assert set(_polls_by_job(fake)) == set(fake.jobs)
+    # the physical floor: the submit alone — a final callback with the secret path token
+    # carries the complete record; verify_callbacks=True adds exactly one GET per job
+    if verify:
+        assert routes["GET jobs/{jobid}"] == 20
+        assert set(_polls_by_job(fake)) == set(fake.jobs)
+    else:
+        assert routes["GET jobs/{jobid}"] == 0
     assert routes["GET jobs"] <= 2
     # every job reported created/started/final to the receiver; all of them known
     assert receiver.stats.accepted == receiver.stats.received >= 20 * 2
@@ -120,9 +127,9 @@ async def test_duplicate_callbacks_yield_no_duplicates(flow: FlowSession,
         outcomes = await _batch(flow, receiver, url, 20, listing_interval=600.0)
     assert Counter(o.key for o in outcomes) == Counter(f"k{i}" for i in range(20))
     assert len(fake.jobs) == 20
-    # each final callback came twice; the second copy is absorbed, not a second GET
+    # each final callback came twice; the second copy is absorbed, not a second outcome
     assert receiver.stats.duplicates == 20
-    assert Counter(r.route for r in fake.requests)["GET jobs/{jobid}"] == 20
+    assert Counter(r.route for r in fake.requests)["GET jobs/{jobid}"] == 0
     _assert_invariant(receiver)
 
 
@@ -148,7 +155,7 @@ async def test_asgi_app_feeds_a_watcher(flow: FlowSession, fake: FakeFlowServer)
         url = receiver.url_for(base + "/hooks")
         outcomes = await _batch(flow, receiver, url, 4, listing_interval=600.0)
     assert all(isinstance(o, JobSucceeded) for o in outcomes)
-    assert Counter(r.route for r in fake.requests)["GET jobs/{jobid}"] == 4
+    assert Counter(r.route for r in fake.requests)["GET jobs/{jobid}"] == 0  # records trusted
 
 
 async def test_aiohttp_example_app(flow: FlowSession, fake: FakeFlowServer) -> None:

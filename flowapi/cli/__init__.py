@@ -106,8 +106,15 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-thumbnails", action="store_true", help="skip thumbnail downloads")
     p.add_argument("--resubmit-moderated", type=int, default=0,
                    help="resubmit moderated jobs up to N times (spends credits; default 0)")
-    p.add_argument("--retry-failed", action="store_true",
-                   help="submit again prompts an earlier run recorded as failed")
+    p.add_argument("--retry-failed", nargs="?", const="all", default=None, metavar="CATEGORIES",
+                   help="submit again prompts an earlier run recorded as failed, by category: "
+                        "a comma list of moderated, captcha, rejected, job_failed, account "
+                        "(default: all of them). Spends credits again. In-doubt prompts are "
+                        "never included: see --resubmit-in-doubt")
+    p.add_argument("--resubmit-in-doubt", action="store_true",
+                   help="submit again prompts whose earlier submit is in doubt (the run died "
+                        "or the network failed while it was on the wire) and was not found by "
+                        "its marker. RISK: the job may exist; this may pay for it twice")
     p.add_argument("--time-scale", type=float, default=None,
                    help="for fakes: run the client on the simulated clock of a "
                         "`flowapi fake-server --time-scale S --anchor T` (pass the same S)")

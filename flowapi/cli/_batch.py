@@ -1,50 +1,53 @@
 """``flowapi batch``: the main job (DESIGN §9).
 
 prompts.json → upload local frames once each → submit through a :class:`~flowapi.JobWatcher`
-→ download videos and thumbnails into ``--out`` → summary. A journal beside the outputs makes
-a second run resume: finished downloads are skipped, running jobs are watched again, nothing
-is submitted twice.
+→ download videos and thumbnails into ``--out`` → summary. The sqlite journal beside the
+outputs is the single source of truth; a second run resumes through the watcher's own
+resume (:meth:`~flowapi.JobWatcher.submit` consults the journal), nothing more:
 
-Resume, per journal state of a prompt (after a crash or ``kill -9`` at any moment):
+* each prompt is keyed by its content (see :class:`~flowapi.cli._prompts.PromptSpec`):
+  reordering, inserting, deleting or changing entries re-pays only for entries whose
+  content is new;
+* a finished prompt's outcome comes back from the journal without a request (missing
+  downloads are fetched again, from a fresh job record when the signed URLs expired);
+* a running job is watched again; a submit in doubt (the run died while it was on the
+  wire) is looked up by its markers and never resent blindly;
+* ``--retry-failed [CATEGORIES]`` resubmits failures of those categories;
+  ``--resubmit-in-doubt`` resubmits in-doubt prompts (**may pay twice**).
 
-* none / ``queued`` — never sent (or certainly refused): submitted;
-* ``submitting`` — the request may have reached the server: looked up by its ``replyRef``
-  marker and adopted if the server has it, else reported as
-  :class:`~flowapi.AmbiguousSubmitError` — never sent again (``--retry-failed`` forces it);
-* ``accepted`` — the job exists: watched again (adopted by its id);
-* ``succeeded`` — downloads that are recorded and still on disk are skipped, the rest are
-  fetched again (from the job's fresh record);
-* ``failed`` — reported again (``--retry-failed`` submits it anew).
-
-Downloads go to a temp file renamed into place, so a killed run never leaves a partial file
-under a final name (its ``.part`` leftovers are removed by the next run); a download that is
-cut short, reset or whose signed URL expired is retried (the job is read again for fresh
-URLs) before the prompt is reported failed. One run at a time per journal (a lock).
+The run opens with one line saying what it resumes, and reports journal rows that match
+no prompt any more (their jobs are not abandoned silently: jobid, state, what to do).
+Downloads go to a temp file renamed into place; ``.part`` leftovers of a killed run are
+removed. One run at a time per journal (a lock).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 from anyio.abc import TaskGroup
 
-from flowapi._errors import AmbiguousSubmitError, APIConnectionError, FlowError, InvalidParamsError
+from flowapi._errors import APIConnectionError, FlowError, InvalidParamsError
 from flowapi._files import safe_filename
-from flowapi._journal import Journal, JournalEntry
 from flowapi._outcomes import JobFailed, JobSucceeded
 from flowapi._session import FlowSession
-from flowapi._watcher import JobWatcher, WatchMode
 from flowapi.cli._prompts import PromptSpec
+from flowapi.journal import FailureCategory, SqliteJournal, Submission, SubmissionState
 from flowapi.resources.media import DownloadError
 from flowapi.types.jobs import Job
 from flowapi.types.videos import VideoParams
+from flowapi.watch import JobWatcher, WatchMode
 
-__all__ = ["BatchOptions", "BatchResult", "BatchRunner", "Reporter", "plain_error"]
+__all__ = ["DEFAULT_RETRY_CATEGORIES", "BatchOptions", "BatchResult", "BatchRunner",
+           "Reporter", "plain_error"]
 
 log = logging.getLogger("flowapi")
 
@@ -54,6 +57,10 @@ DOWNLOAD_ATTEMPTS = 3
 #: Per-job deadline when none is given: generations take minutes (the API's own sync
 #: polling gives up after 10); a job still running after 2 h is reported, not waited for.
 DEFAULT_JOB_TIMEOUT = 7200.0
+#: What ``--retry-failed`` without a list resubmits: failures where no job exists.
+DEFAULT_RETRY_CATEGORIES = frozenset({
+    FailureCategory.MODERATED, FailureCategory.CAPTCHA, FailureCategory.REJECTED,
+    FailureCategory.JOB_FAILED, FailureCategory.ACCOUNT})
 
 
 @dataclass(slots=True)
@@ -67,12 +74,15 @@ class BatchOptions:
         mode: watcher mode, default ``"listing"``.
         email: account for uploads and prompts without ``email``; default load balancing.
         job_timeout: seconds per job after acceptance; default ``None`` →
-            :data:`DEFAULT_JOB_TIMEOUT` (2 h), so a stalled server cannot keep a batch
-            running forever. A job past it is reported with its jobid and watched again by
-            the next run (it may still finish), never resubmitted.
+            :data:`DEFAULT_JOB_TIMEOUT` (2 h). A job past it is reported with its jobid and
+            watched again by the next run (it may still finish), never resubmitted.
         thumbnails: also download thumbnails, default ``True``.
         resubmit_moderated: resubmits of moderated jobs (spends credits), default 0.
-        retry_failed: submit again prompts the journal recorded as failed.
+        retry_failed: failure categories whose journaled failures are submitted again
+            (spends credits); empty (default) reports them again. ``in_doubt`` is refused:
+            see ``resubmit_in_doubt``.
+        resubmit_in_doubt: submit again prompts whose earlier submit is in doubt and was
+            not found by its markers — **a job may exist: this may pay twice**.
     """
 
     out_dir: Path
@@ -83,7 +93,8 @@ class BatchOptions:
     job_timeout: float | None = None
     thumbnails: bool = True
     resubmit_moderated: int = 0
-    retry_failed: bool = False
+    retry_failed: Collection[FailureCategory] = ()
+    resubmit_in_doubt: bool = False
 
 
 @dataclass(slots=True)
@@ -92,10 +103,11 @@ class BatchResult:
 
     Attributes:
         spec: the prompt entry.
-        status: ``"succeeded"`` or ``"failed"``.
+        status: ``"succeeded"`` or ``"failed"`` (``"pending"`` until then).
         jobid: the job id, if a job was created.
         files: downloaded files.
         error: the failure message.
+        category: the failure category (``moderated``, ``in_doubt``, …), if failed.
         resumed: the result came (partly) from the journal of an earlier run.
     """
 
@@ -104,6 +116,7 @@ class BatchResult:
     jobid: str | None = None
     files: list[Path] = field(default_factory=list)
     error: str | None = None
+    category: str | None = None
     resumed: bool = False
 
 
@@ -115,6 +128,9 @@ class Reporter(Protocol):
 
     def finished(self, result: BatchResult) -> None:
         """A prompt reached its final state."""
+
+    def notice(self, text: str) -> None:
+        """A line for the user (what the run resumes, orphaned journal rows)."""
 
     def watching(self, watcher: JobWatcher | None) -> None:
         """The watcher started (or stopped: ``None``)."""
@@ -136,12 +152,19 @@ class BatchRunner:
         self.specs = specs
         self.options = options
         self.reporter = reporter
-        self.results: dict[str, BatchResult] = {s.key: BatchResult(spec=s) for s in specs}
-        self.journal = Journal(options.journal_path or options.out_dir / JOURNAL_NAME)
+        self.results: dict[int, BatchResult] = {s.index: BatchResult(spec=s) for s in specs}
+        self.journal = SqliteJournal(options.journal_path or options.out_dir / JOURNAL_NAME)
         self._download_limiter = anyio.CapacityLimiter(4)
 
     async def run(self) -> list[BatchResult]:
-        """Run the batch; returns one result per prompt, in file order."""
+        """Run the batch; returns one result per prompt, in file order.
+
+        Raises:
+            JournalError: the journal is locked by another run, corrupt or foreign (the
+                message says what to do); nothing was submitted.
+            AuthenticationError, PaymentRequiredError: fatal; the journal is up to date.
+        """
+        await self.journal.open()
         try:
             await self._run()
         except BaseExceptionGroup as group:
@@ -153,8 +176,9 @@ class BatchRunner:
             raise fatal from None
         finally:
             self.flow.transport.lanes.on_change = None
-            self.journal.close()
-        return [self.results[s.key] for s in self.specs]
+            with anyio.CancelScope(shield=True):
+                await self.journal.close()
+        return [self.results[s.index] for s in self.specs]
 
     def _remove_partial_downloads(self) -> None:
         """Delete ``.part`` temp files a killed run left in the output directory."""
@@ -168,11 +192,11 @@ class BatchRunner:
                 except OSError as exc:  # pragma: no cover - best effort
                     log.debug("cannot remove %s: %s", leftover, exc)
 
-    def _keep_lanes(self) -> None:
+    async def _keep_lanes(self, tg: TaskGroup) -> None:
         """Honour the cooldowns an earlier run received (parked lanes are saved in the
         journal as they change), and save this run's."""
         lanes = self.flow.transport.lanes
-        saved = self.journal.get_meta("lanes")
+        saved = await self.journal.get_meta("lanes")
         if saved:
             try:
                 restored = lanes.restore(json.loads(saved), self.flow.clock.time())
@@ -182,51 +206,81 @@ class BatchRunner:
                 log.debug("restored %d parked lanes from the journal", restored)
 
         def save() -> None:
-            self.journal.set_meta("lanes", json.dumps(lanes.snapshot(self.flow.clock.time())))
+            snapshot = json.dumps(lanes.snapshot(self.flow.clock.time()))
+            tg.start_soon(self.journal.set_meta, "lanes", snapshot)
 
         lanes.on_change = save
 
     async def _run(self) -> None:
         self._remove_partial_downloads()
-        self._keep_lanes()
-        journaled = {e.key: e for e in self.journal.entries()}
-        to_submit: list[PromptSpec] = []
-        to_adopt: list[tuple[PromptSpec, JournalEntry]] = []
-        to_reconcile: list[tuple[PromptSpec, JournalEntry]] = []
-        to_fetch: list[tuple[PromptSpec, JournalEntry]] = []
+        rows = {r.key: r for r in await self.journal.rows()}
+        self._adopt_legacy_keys(rows)
+        runnable = [s for s in self.specs if s.error is None]
         for spec in self.specs:
-            entry = journaled.get(spec.key)
             if spec.error is not None:
-                self._done(spec, "failed", error=spec.error)
-            elif entry is None or entry.state == "queued":
-                to_submit.append(spec)
-            elif entry.state == "succeeded":
-                to_fetch.append((spec, entry))
-            elif (entry.state == "accepted" and entry.jobid) or _timed_out(entry):
-                to_adopt.append((spec, entry))  # the job exists: watch it (again)
-            elif entry.state == "failed" and self.options.retry_failed:
-                self.journal.forget(spec.key)
-                to_submit.append(spec)
-            elif entry.state == "failed":
-                self._done(spec, "failed", jobid=entry.jobid, resumed=True,
-                           error=f"{entry.error} (recorded by an earlier run; pass "
-                                 "--retry-failed to submit it again)")
-            elif entry.state == "submitting" and entry.reply_ref:
-                to_reconcile.append((spec, entry))
-            else:
-                self._done(spec, "failed", resumed=True, error=str(AmbiguousSubmitError(
-                    "an earlier run was interrupted while submitting this prompt without a "
-                    "replyRef marker to find it by: it may or may not have been created, so "
-                    "it is not resubmitted (that could spend credits twice). Check `flowapi "
-                    "jobs stats --options history`; pass --retry-failed to submit it anyway.")))
-        params = await self._prepare(to_submit)
+                self._done(spec, "failed", error=spec.error, category="rejected")
+        self._announce(runnable, rows)
+        fresh = [s for s in runnable if self._needs_params(rows.get(s.key))]
+        params = await self._prepare(fresh)
+        for spec in runnable:
+            row = rows.get(spec.key)
+            if spec.key not in params and row is not None and spec.index in self.results \
+                    and self.results[spec.index].status == "pending":
+                recorded = _params_from_row(row)
+                if recorded is not None:
+                    params[spec.key] = (spec, recorded)
+                else:
+                    self._done(spec, "failed", jobid=row.jobid, resumed=True,
+                               error="the journal's params of this prompt are unreadable; "
+                                     "move the journal away to start over")
         async with anyio.create_task_group() as downloads:
-            for spec, entry in to_fetch:
-                downloads.start_soon(self._refetch, spec, entry)
-            if params or to_adopt or to_reconcile:
-                await self._watch(params, to_adopt, to_reconcile, downloads)
+            await self._keep_lanes(downloads)
+            if params:
+                await self._watch(params, downloads)
+            self.flow.transport.lanes.on_change = None
 
-    async def _prepare(self, specs: list[PromptSpec]) -> dict[str, tuple[PromptSpec, VideoParams]]:
+    def _adopt_legacy_keys(self, rows: dict[str, Submission]) -> None:
+        """Entries of a migrated flowapi 0.1 journal were keyed ``index:hash``: use those
+        keys for the prompts they belong to (never for two prompts)."""
+        claimed: set[str] = set()
+        for spec in self.specs:
+            if spec.error is None and spec.key not in rows and spec.legacy_key in rows \
+                    and spec.legacy_key not in claimed:
+                spec.key = spec.legacy_key
+                claimed.add(spec.legacy_key)
+
+    def _announce(self, runnable: list[PromptSpec], rows: dict[str, Submission]) -> None:
+        """One line on what this run resumes, and the rows no prompt matches any more."""
+        if rows:
+            counts: Counter[str] = Counter()
+            for spec in runnable:
+                counts[_resume_label(rows.get(spec.key), self.options)] += 1
+            order = ("done", "running", "in doubt", "to retry", "new")
+            parts = [f"{counts[k]} {k}" for k in order if counts.get(k)]
+            self.reporter.notice(f"resuming from {self.journal.path}: " + ", ".join(parts))
+        keys = {s.key for s in runnable}
+        orphans = [r for k, r in rows.items() if k not in keys]
+        if orphans:
+            self.reporter.notice(
+                f"{len(orphans)} journal entr{'y' if len(orphans) == 1 else 'ies'} match no "
+                "prompt of this file any more (edited or deleted); their jobs are not watched "
+                "by this run:")
+            for row in orphans[:50]:
+                self.reporter.notice("  " + _orphan_line(row))
+            if len(orphans) > 50:
+                self.reporter.notice(f"  … and {len(orphans) - 50} more")
+
+    def _needs_params(self, row: Submission | None) -> bool:
+        """Whether the prompt will be POSTed (so its files must be uploaded)."""
+        if row is None or row.state is SubmissionState.PENDING:
+            return True
+        if row.state is SubmissionState.FAILED and row.category is not None:
+            return row.category in self.options.retry_failed or (
+                row.category is FailureCategory.IN_DOUBT and self.options.resubmit_in_doubt)
+        return False
+
+    async def _prepare(self, specs: list[PromptSpec]
+                       ) -> dict[str, tuple[PromptSpec, VideoParams]]:
         """Upload local files once each and build validated params.
 
         Every upload of the batch goes to one account: ``--email``, or the account the
@@ -263,7 +317,7 @@ class BatchRunner:
         for spec in specs:
             failed = [errors[p] for p in spec.files.values() if p in errors]
             if failed:
-                self._done(spec, "failed", error="; ".join(failed))
+                self._done(spec, "failed", error="; ".join(failed), category="rejected")
                 continue
             wire = dict(spec.raw or {})
             for name, path in spec.files.items():
@@ -277,34 +331,26 @@ class BatchRunner:
 
                     validate(params)
             except (ValueError, InvalidParamsError) as exc:
-                self._done(spec, "failed", error=f"entry #{spec.index}: {exc}")
+                self._done(spec, "failed", error=f"entry #{spec.index}: {exc}",
+                           category="rejected")
                 continue
             out[spec.key] = (spec, params)
         return out
 
     async def _watch(self, params: dict[str, tuple[PromptSpec, VideoParams]],
-                     adopt: list[tuple[PromptSpec, JournalEntry]],
-                     reconcile: list[tuple[PromptSpec, JournalEntry]],
                      downloads: TaskGroup) -> None:
         opts = self.options
-        by_key = {s.key: s for s in self.specs}
+        by_key = {key: spec for key, (spec, _) in params.items()}
         async with self.flow.watch(max_in_flight=opts.max_in_flight, mode=opts.mode,
                                    job_timeout=(DEFAULT_JOB_TIMEOUT if opts.job_timeout is None
                                                 else opts.job_timeout),
                                    journal=self.journal,
-                                   resubmit_moderated=opts.resubmit_moderated) as watcher:
+                                   resubmit_moderated=opts.resubmit_moderated,
+                                   retry_failed=opts.retry_failed,
+                                   resubmit_in_doubt=opts.resubmit_in_doubt) as watcher:
             self.reporter.watching(watcher)
 
             async def feed() -> None:
-                for spec, entry in adopt:
-                    assert entry.jobid is not None
-                    await watcher.adopt(entry.jobid, key=spec.key, tag=spec.index,
-                                        params=_params_from_journal(entry))
-                for spec, entry in reconcile:
-                    assert entry.reply_ref is not None
-                    await watcher.reconcile(key=spec.key, reply_ref=entry.reply_ref,
-                                            params=_params_from_journal(entry), tag=spec.index,
-                                            submitted_wall=entry.updated)
                 for key, (spec, p) in params.items():
                     await watcher.submit(p, key=key, tag=spec.index)
                 watcher.close()
@@ -314,41 +360,21 @@ class BatchRunner:
                 async for outcome in watcher:
                     spec = by_key[outcome.key]
                     if isinstance(outcome, JobSucceeded):
-                        downloads.start_soon(self._download, spec, outcome.job, False)
+                        downloads.start_soon(self._download, spec, outcome.job,
+                                             outcome.resumed)
                     else:
                         assert isinstance(outcome, JobFailed)
-                        self._done(spec, "failed", jobid=outcome.jobid, error=str(outcome.error))
+                        self._done(spec, "failed", jobid=outcome.jobid,
+                                   error=str(outcome.error), resumed=outcome.resumed,
+                                   category=outcome.category.value if outcome.category
+                                   else None)
             self.reporter.watching(None)
 
-    async def _refetch(self, spec: PromptSpec, entry: JournalEntry) -> None:
-        """A job finished in an earlier run: download what is missing."""
-        assert entry.jobid is not None
-        have = self.journal.downloads(spec.key)
-        expected = self._expected_files(spec, entry.jobid, None)
-        if expected and all(n in have and Path(have[n][0]).is_file()
-                            and Path(have[n][0]).stat().st_size == have[n][1] for n in expected):
-            self._done(spec, "succeeded", jobid=entry.jobid, resumed=True,
-                       files=[Path(have[n][0]) for n in expected])
-            return
-        try:
-            job = await self.flow.jobs.get(entry.jobid)
-        except FlowError as exc:
-            self._done(spec, "failed", jobid=entry.jobid, resumed=True,
-                       error=f"cannot re-read finished job for its media: {exc} (run the "
-                             "same command again to retry)")
-            return
-        await self._download(spec, job, True)
-
-    def _expected_files(self, spec: PromptSpec, jobid: str, job: Job | None) -> dict[str, Path]:
-        """name → path of the files this job should produce (``{}`` if unknown)."""
-        if job is None:
-            count = (spec.raw or {}).get("count", 1)
-            n = count if isinstance(count, int) and 1 <= count <= 4 else 1
-        else:
-            n = len(job.media)
+    def _expected_files(self, spec: PromptSpec, jobid: str, count: int) -> dict[str, Path]:
+        """name → path of the files of a job with ``count`` media items."""
         stem = safe_filename(f"{spec.index:03d}-{_job_tag(jobid)}")
         files = {}
-        for i in range(1, n + 1):
+        for i in range(1, count + 1):
             files[f"video-{i}"] = self.options.out_dir / f"{stem}-{i}.mp4"
             if self.options.thumbnails:
                 files[f"thumbnail-{i}"] = self.options.out_dir / f"{stem}-{i}.jpg"
@@ -358,18 +384,18 @@ class BatchRunner:
         media = job.media
         if not media:
             self._done(spec, "failed", jobid=job.jobid, resumed=resumed,
-                       error="the job completed but returned no media")
+                       error="the job completed but returned no media", category="job_failed")
             return
-        have = self.journal.downloads(spec.key)
+        have = await self.journal.downloads(spec.key)
         files: list[Path] = []
         errors: list[str] = []
-        targets = self._expected_files(spec, job.jobid, job)
+        targets = self._expected_files(spec, job.jobid, len(media))
         current = [job]
         for i, item in enumerate(media, start=1):
-            jobs_for_item = [(f"video-{i}", False)]
+            wanted = [(f"video-{i}", False)]
             if self.options.thumbnails and item.thumbnail_url:
-                jobs_for_item.append((f"thumbnail-{i}", True))
-            for name, thumb in jobs_for_item:
+                wanted.append((f"thumbnail-{i}", True))
+            for name, thumb in wanted:
                 path = targets[name]
                 done = have.get(name)
                 if done and path.is_file() and path.stat().st_size == done[1]:
@@ -383,7 +409,8 @@ class BatchRunner:
         if errors:
             self._done(spec, "failed", jobid=job.jobid, files=files, resumed=resumed,
                        error="download failed: " + "; ".join(errors) + " (run the same command "
-                       "again to retry the downloads)")
+                       "again to retry the downloads; the job is not submitted again)",
+                       category="download")
         else:
             self._done(spec, "succeeded", jobid=job.jobid, files=files, resumed=resumed)
 
@@ -392,7 +419,7 @@ class BatchRunner:
         """Download one file with retries; record it; return the error text or ``None``.
 
         ``current[0]`` is the job record whose URLs are used; it is replaced by a fresh one
-        when a signed URL answers 4xx (expired).
+        when a signed URL answers 4xx (expired) — also for records an earlier run journaled.
         """
         last = ""
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
@@ -402,7 +429,8 @@ class BatchRunner:
             try:
                 async with self._download_limiter:
                     await self.flow.media.download(job.media[index], path, thumbnail=thumb)
-                self.journal.record_download(spec.key, name, path, path.stat().st_size)
+                await self.journal.record_download(spec.key, name, str(path),
+                                                   path.stat().st_size)
                 return None
             except DownloadError as exc:
                 last = str(exc)
@@ -424,14 +452,42 @@ class BatchRunner:
 
     def _done(self, spec: PromptSpec, status: str, *, jobid: str | None = None,
               error: str | None = None, files: list[Path] | None = None,
-              resumed: bool = False) -> None:
-        result = self.results[spec.key]
+              resumed: bool = False, category: str | None = None) -> None:
+        result = self.results[spec.index]
         result.status = status
         result.jobid = jobid or result.jobid
         result.error = error
+        result.category = category if status == "failed" else None
         result.files = files or []
         result.resumed = resumed
         self.reporter.finished(result)
+
+
+def parse_categories(text: str | None) -> frozenset[FailureCategory]:
+    """``--retry-failed`` value → categories (``None``/empty → the default set).
+
+    Raises:
+        ValueError: an unknown name, or ``in_doubt`` (which has its own flag).
+    """
+    if not text:
+        return DEFAULT_RETRY_CATEGORIES
+    out: set[FailureCategory] = set()
+    for name in (p.strip() for p in text.split(",") if p.strip()):
+        if name == "all":
+            out |= DEFAULT_RETRY_CATEGORIES
+            continue
+        try:
+            category = FailureCategory(name.replace("-", "_"))
+        except ValueError:
+            names = ", ".join(sorted(c.value for c in DEFAULT_RETRY_CATEGORIES))
+            raise ValueError(f"--retry-failed: unknown category {name!r}; use a comma list of "
+                             f"{names} (or all)") from None
+        if category.may_have_paid:
+            raise ValueError(f"--retry-failed cannot take {name!r}: a job may exist for it and "
+                             "resubmitting may pay twice. In-doubt prompts are looked up again "
+                             "on every run; --resubmit-in-doubt submits them anyway")
+        out.add(category)
+    return frozenset(out)
 
 
 def plain_error(group: BaseExceptionGroup[BaseException]) -> FlowError | None:
@@ -452,15 +508,44 @@ def plain_error(group: BaseExceptionGroup[BaseException]) -> FlowError | None:
     return None
 
 
-def _timed_out(entry: JournalEntry) -> bool:
-    """A job that passed its deadline in an earlier run: it may have finished since."""
-    return (entry.state == "failed" and bool(entry.jobid)
-            and (entry.error or "").startswith("JobTimeoutError"))
+def _resume_label(row: Submission | None, options: BatchOptions) -> str:
+    if row is None or row.state is SubmissionState.PENDING:
+        return "new"
+    if row.state is SubmissionState.ACCEPTED:
+        return "running"
+    if row.state.in_doubt:
+        return "in doubt"
+    if row.state is SubmissionState.FAILED and row.category is not None:
+        if row.category in options.retry_failed or (
+                row.category is FailureCategory.IN_DOUBT and options.resubmit_in_doubt):
+            return "to retry"
+        if row.category is FailureCategory.IN_DOUBT:
+            return "in doubt"
+        if row.category.may_have_paid and row.jobid:
+            return "running"
+    return "done"
 
 
-def _params_from_journal(entry: JournalEntry) -> Any:
+def _orphan_line(row: Submission) -> str:
+    prompt = ""
+    with contextlib.suppress(ValueError, AttributeError):
+        prompt = str(json.loads(row.params).get("prompt", ""))[:40]
+    state = row.state.value + (f" ({row.category.value})" if row.category else "")
+    if row.jobid:
+        advice = f"job {row.jobid}: `flowapi jobs get {row.jobid}` shows it"
+        if row.state is SubmissionState.ACCEPTED:
+            advice += "; restore the entry to watch and download it here"
+    elif row.state.in_doubt or row.category is FailureCategory.IN_DOUBT:
+        advice = (f"in doubt (may have been created and paid), marker {row.marker}: restore "
+                  "the entry to look it up again")
+    else:
+        advice = "no job was created"
+    return f"{state}: {prompt!r} — {advice}"
+
+
+def _params_from_row(row: Submission) -> VideoParams | None:
     try:
-        return VideoParams.from_wire(entry.params)
+        return VideoParams.from_wire(json.loads(row.params))
     except ValueError:
         return None
 

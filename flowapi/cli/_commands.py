@@ -13,7 +13,14 @@ from rich.console import Console
 
 from flowapi._errors import AuthenticationError, FlowError, PaymentRequiredError
 from flowapi._session import FlowSession
-from flowapi.cli._batch import JOURNAL_NAME, BatchOptions, BatchResult, BatchRunner, plain_error
+from flowapi.cli._batch import (
+    JOURNAL_NAME,
+    BatchOptions,
+    BatchResult,
+    BatchRunner,
+    parse_categories,
+    plain_error,
+)
 from flowapi.cli._display import BatchDisplay, summary_table
 from flowapi.cli._prompts import PromptFileError, PromptSpec, load_prompts
 
@@ -31,7 +38,9 @@ def _options(args: argparse.Namespace) -> BatchOptions:
                         max_in_flight=args.max_in_flight, mode=args.mode,
                         job_timeout=args.job_timeout, thumbnails=not args.no_thumbnails,
                         resubmit_moderated=args.resubmit_moderated,
-                        retry_failed=args.retry_failed)
+                        retry_failed=(parse_categories(args.retry_failed)
+                                      if args.retry_failed is not None else frozenset()),
+                        resubmit_in_doubt=args.resubmit_in_doubt)
 
 
 async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: BatchOptions,

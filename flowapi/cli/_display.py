@@ -10,12 +10,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flowapi._watcher import JobWatcher
 from flowapi.cli._batch import BatchResult
+from flowapi.watch import JobWatcher
 
 __all__ = ["BatchDisplay", "summary_table"]
 
-_STATE_ORDER = ("queued", "submitting", "parked", "running")
+_STATE_ORDER = ("queued", "submitting", "parked", "reconciling", "running")
 
 
 class BatchDisplay:
@@ -63,6 +63,10 @@ class BatchDisplay:
             self.failed += 1
             self.console.print(f"[red]✗ #{result.spec.index}[/] {result.error}")
         self.refresh()
+
+    def notice(self, text: str) -> None:
+        """Reporter: a line for the user (what a rerun resumes, orphaned journal rows)."""
+        self.console.print(text, markup=False, highlight=False)
 
     def watching(self, watcher: JobWatcher | None) -> None:
         """Reporter: the watcher started or stopped."""

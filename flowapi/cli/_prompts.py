@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowapi.journal import canonical_params, content_key
+
 __all__ = ["FILE_FIELDS", "PromptFileError", "PromptSpec", "load_prompts", "parse_prompts"]
 
 FILE_FIELDS_FIXED = ("startImage", "endImage", "referenceVideo_1")
@@ -39,7 +41,12 @@ class PromptSpec:
         index: 1-based position in the file.
         raw: the entry as written (comments removed), or ``None`` if it was not an object.
         files: field → resolved local path, for values to upload.
-        key: a stable journal key: index + hash of the entry (a changed entry is new work).
+        key: the entry's idempotency key: a content key over the entry as written (local
+            files by the SHA-256 of their bytes, so moving a file changes nothing and
+            editing it is new work) plus its occurrence number among identical entries.
+            Reordering, inserting or deleting other entries never changes it.
+        legacy_key: the key flowapi 0.1 gave this entry (``index:hash``), to find rows of
+            a migrated 0.1 journal.
         error: why the entry cannot run, or ``None``.
     """
 
@@ -47,6 +54,7 @@ class PromptSpec:
     raw: dict[str, Any] | None
     files: dict[str, Path] = field(default_factory=dict)
     key: str = ""
+    legacy_key: str = ""
     error: str | None = None
 
     @property
@@ -106,17 +114,37 @@ def parse_prompts(text: str, *, base_dir: Path, source: str = "prompts") -> list
     if not data:
         raise PromptFileError(f"{source}: the list is empty; add at least one "
                               "{\"prompt\": ...} object")
-    return [_spec(i, item, base_dir) for i, item in enumerate(data, start=1)]
+    specs = [_spec(i, item, base_dir) for i, item in enumerate(data, start=1)]
+    occurrences: dict[str, int] = {}
+    for spec in specs:
+        if spec.error is None and spec.raw is not None:
+            canonical = _canonical_entry(spec)
+            occurrences[canonical] = occurrences.get(canonical, 0) + 1
+            spec.key = content_key("prompt", canonical, occurrences[canonical])
+    return specs
+
+
+def _canonical_entry(spec: PromptSpec) -> str:
+    """The entry as written, local files replaced by the SHA-256 of their bytes."""
+    raw = dict(spec.raw or {})
+    for name, path in spec.files.items():
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        raw[name] = f"file-sha256:{digest.hexdigest()}"
+    return canonical_params(raw)
 
 
 def _spec(index: int, item: Any, base_dir: Path) -> PromptSpec:
     if not isinstance(item, dict):
-        return PromptSpec(index=index, raw=None, key=f"{index}:invalid",
+        return PromptSpec(index=index, raw=None, key=f"invalid-{index}",
                           error=f"entry #{index} is a {type(item).__name__}, not an object")
     raw = {k: v for k, v in item.items() if isinstance(k, str) and not k.startswith("__")}
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=True,
                                        default=str).encode()).hexdigest()[:16]
-    spec = PromptSpec(index=index, raw=raw, key=f"{index}:{digest}")
+    spec = PromptSpec(index=index, raw=raw, key=f"invalid-{index}",
+                      legacy_key=f"{index}:{digest}")
     prompt = raw.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         spec.error = f"entry #{index}: \"prompt\" is required and must be a non-empty string"
@@ -138,6 +166,12 @@ def _spec(index: int, item: Any, base_dir: Path) -> PromptSpec:
             return spec
         if not exists:
             spec.error = f"entry #{index}: {name} file not found: {value} (looked at {path})"
+            return spec
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            spec.error = f"entry #{index}: {name} cannot be read: {value} ({exc.strerror})"
             return spec
         spec.files[name] = path
     return spec

@@ -17,6 +17,7 @@ journals. Transitions (``→`` is an event)::
                                         or is watched again by a later run)
     pending / submitting / unknown ──Finished──► failed   (refused locally, a definite 400
                                                           at submit, or not found by marker)
+    failed(in_doubt) ──Finished──► failed     (looked up again by a later run, still not found)
 
 *Money* moves — an attempt leaving for the server, a jobid arriving, a fate turning
 unknown — are marked :attr:`Event.money`: journals commit them durably before returning.
@@ -222,7 +223,7 @@ _ALLOWED: dict[type[Event], frozenset[SubmissionState]] = {
     Refused: frozenset({S.SUBMITTING}),
     InDoubt: frozenset({S.SUBMITTING}),
     Accepted: frozenset({S.SUBMITTING, S.UNKNOWN, S.FAILED}),
-    Finished: frozenset({S.PENDING, S.SUBMITTING, S.UNKNOWN, S.ACCEPTED}),
+    Finished: frozenset({S.PENDING, S.SUBMITTING, S.UNKNOWN, S.ACCEPTED, S.FAILED}),
     Retry: frozenset({S.FAILED}),
 }
 
@@ -266,6 +267,10 @@ def apply(row: Submission, event: Event, *, now: float) -> Submission:
                            job=event.job or row.job, updated=now)
         if event.category is None:
             raise IllegalTransition(f"journal row {row.key!r}: a failure needs a category")
+        if row.state is S.FAILED and row.category is not FailureCategory.IN_DOUBT:
+            raise IllegalTransition(f"journal row {row.key!r} already failed as "
+                                    f"{row.category}; only an in-doubt failure is recorded "
+                                    "again (after another lookup)")
         return replace(row, state=S.FAILED, category=event.category, error=event.error,
                        job=event.job or row.job, jobid=event.jobid or row.jobid, updated=now)
     assert isinstance(event, Retry)

@@ -181,9 +181,12 @@ class Backstop:
         now = self._clock.now()
         interval = self._interval(entry)
         last = max(entry.last_read, entry.accepted_at)
-        if now - last >= interval and not entry.reading:
-            self._tracker.stats.backstops += 1
-            log.debug("backstop read of %s (unread for %.0fs)", jobid, now - last)
-            self._reader.read(entry)
-            last = now
-        self._timers.call_at(last + interval, lambda: self._due(entry, jobid))
+        if now - last >= interval:
+            if not entry.reading:  # a read on the wire is as good as a backstop read
+                self._tracker.stats.backstops += 1
+                log.debug("backstop read of %s (unread for %.0fs)", jobid, now - last)
+                self._reader.read(entry)
+            due = now + interval  # always in the future: the timer never spins
+        else:
+            due = last + interval
+        self._timers.call_at(due, lambda: self._due(entry, jobid))

@@ -38,8 +38,8 @@ __all__ = ["find_by_markers"]
 
 log = logging.getLogger("flowapi")
 
-#: Per session: job id → the marker its ``replyRef`` carries (``None``: none), for jobs
-#: already read — a job's marker never changes, so many lookups at once (a flaky
+#: Per session: job id → its ``replyRef`` (``None``: none), for jobs already read — a
+#: job's marker never changes, so many lookups at once (a flaky
 #: network) do not read the same candidates again.
 _SEEN: weakref.WeakKeyDictionary[FlowSession, dict[str, str | None]] = (
     weakref.WeakKeyDictionary())
@@ -50,6 +50,14 @@ _JOB_DECODER = msgspec.json.Decoder(Job)
 def marker_of(job: Job) -> str | None:
     """The watcher marker in the job's ``replyRef``, if any."""
     return split_reply_ref(job.reply_ref)[0]
+
+
+def _carries(reply_ref: str | None, wanted: set[str]) -> bool:
+    """Whether a ``replyRef`` carries one of the ``wanted`` markers (a flowapi 0.1 marker,
+    ``flowapi-<key>``, is the whole ``replyRef``)."""
+    if reply_ref is None:
+        return False
+    return reply_ref in wanted or split_reply_ref(reply_ref)[0] in wanted
 
 
 async def find_by_markers(session: FlowSession, journal: Journal, markers: Collection[str],
@@ -75,7 +83,7 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
             job = _JOB_DECODER.decode(body)
         except msgspec.MsgspecError:
             continue
-        if marker_of(job) in wanted and not known(job.jobid):
+        if _carries(job.reply_ref, wanted) and not known(job.jobid):
             log.debug("reconcile: found %s in a kept callback", job.jobid)
             return job
     seen = _SEEN.setdefault(session, {})
@@ -93,14 +101,14 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
         except APIError as exc:
             log.debug("reconcile: listing failed (%s)", exc)
             continue
-        candidates: list[tuple[int, str]] = []
+        candidates: list[tuple[float, str]] = []
         for group in stats.groups():
             for listing in (group.executing or {}, group.history or {}):
                 for raw_id, info in listing.items():
                     jobid = normalize_listing_id(raw_id)
                     if jobid in checked or known(jobid):
                         continue
-                    if jobid in seen and seen[jobid] not in wanted:
+                    if jobid in seen and not _carries(seen[jobid], wanted):
                         continue  # read before: it carries another marker
                     candidates.append((-(info.timestamp or 0), jobid))  # newest first
         for _, jobid in sorted(candidates):
@@ -116,9 +124,8 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
                 log.debug("reconcile: reading %s failed (%s)", jobid, exc)
                 checked.discard(jobid)
                 continue
-            marker = marker_of(job)
-            seen[jobid] = marker
-            if marker in wanted:
+            seen[jobid] = job.reply_ref
+            if _carries(job.reply_ref, wanted):
                 log.debug("reconcile: found %s by its marker", jobid)
                 return job
     return None

@@ -12,7 +12,7 @@ Nothing is sent once the watcher is stopping (a 401/402, or the block is being l
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -192,6 +192,7 @@ class Submitter:
                     f"the submit was still on the wire {self.wire_bound:.0f}s after the watch "
                     "block was left", reply_ref=marker)
             return await self._answered(entry, job, error)
+        return None  # not reached: a shielded scope does not swallow exceptions
 
     async def _answered(self, entry: Entry, job: Job | None,
                         error: FlowError | None) -> bool | None:
@@ -203,8 +204,9 @@ class Submitter:
         assert error is not None
         if isinstance(error, RateLimitError):
             await journal.update(entry.key, Refused())
-            until = max(self._lanes.blocked_until(entry.email, entry.model, self._clock.time()),
-                        error.retry_at or 0.0)
+            until = error.lane_retry_at
+            if until is None:
+                until = self._lanes.blocked_until(entry.email, entry.model, self._clock.time())
             log.debug("submission %s parked until %.0f (%s)", entry.key, until, error.reason)
             self._park_until(entry, until)
             return False

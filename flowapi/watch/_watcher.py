@@ -30,7 +30,6 @@ import msgspec
 
 from flowapi._capabilities import validate
 from flowapi._errors import (
-    FlowError,
     InvalidParamsError,
     JobTimeoutError,
     RecordedFailureError,
@@ -334,7 +333,7 @@ class JobWatcher:
             raise RuntimeError("JobWatcher.submit() after close()")
         await anyio.lowlevel.checkpoint_if_cancelled()
         user_ref = _unset_to_none(params, "reply_ref")
-        base = (msgspec.structs.replace(params, reply_ref=msgspec.UNSET)  # type: ignore[type-var]
+        base = (msgspec.structs.replace(params, reply_ref=msgspec.UNSET)
                 if user_ref is not None else params)
         kind = type(params).__name__
         canonical = canonical_params(base.to_wire())
@@ -361,18 +360,18 @@ class JobWatcher:
 
     async def _resume(self, entry: Entry, row: Submission) -> None:
         """Act on the key's journal row (see the module docstring)."""
-        state = row.state
-        if state is SubmissionState.FAILED and row.category is not None:
-            if row.category in self.retry_failed or (
-                    row.category is FailureCategory.IN_DOUBT and self.resubmit_in_doubt):
+        state, category = row.state, row.category
+        if state is SubmissionState.FAILED and category is not None:
+            if category in self.retry_failed or (
+                    category is FailureCategory.IN_DOUBT and self.resubmit_in_doubt):
                 row = await self.journal.update(entry.key, Retry(force=True))
                 state = row.state
-            elif row.category is FailureCategory.IN_DOUBT:
+            elif category is FailureCategory.IN_DOUBT:
                 self._track(entry)
                 self._submitter.reconcile(entry, "an earlier run could not find this "
                                                  "submit's job")
                 return
-            elif row.category.may_have_paid and row.jobid:
+            elif row.jobid and category.may_have_paid:
                 self._track(entry)
                 await self._adopt(entry, row.jobid)
                 return
