@@ -643,7 +643,8 @@ async def test_stalled_server_batch_ends_and_next_run_adopts(tmp_path: Any) -> N
         posts_before = len(posts(fake))
         fake.set_faults(None)
         code, again = await run_batch_ui(
-            flow, load_prompts(prompts), BatchOptions(out_dir=out, retry_failed=DEFAULT_RETRY_CATEGORIES),
+            flow, load_prompts(prompts),
+            BatchOptions(out_dir=out, retry_failed=DEFAULT_RETRY_CATEGORIES),
             Console(record=True, width=200))
         assert code == 0, [r.error for r in again]
         assert [r.jobid for r in again] == [r.jobid for r in results]

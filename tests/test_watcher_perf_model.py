@@ -25,12 +25,12 @@ from flowapi._clock import ScaledClock
 from flowapi._lanes import Lanes
 from flowapi._outcomes import OutcomeQueue
 from flowapi._transport import Timeouts
+from flowapi.testing import FakeFlowServer, FaultRule, Faults
+from flowapi.types.jobs import Job
 from flowapi.watch import JobWatcher
 from flowapi.watch._entry import Entry as _Entry
 from flowapi.watch._sources import Listing as _Listing
 from flowapi.watch._sources import gone_from_listing as _gone
-from flowapi.testing import FakeFlowServer, FaultRule, Faults
-from flowapi.types.jobs import Job
 
 pytestmark = pytest.mark.anyio
 
