@@ -7,15 +7,17 @@ or sleeps, so every rule is tested with tables.
 Rules:
 
 * GETs (and other idempotent calls) retry connection errors, timeouts, 408, 429, 500, 502,
-  503, 504.
+  503, 504 and Cloudflare's 520-524.
 * **Submitting a job spends credits.** A generation POST (``submit=True``) is retried only
   when the server certainly did not take it: a connect failure before the request was sent,
   an explicit 429, or a transient 503. Never ``Captcha service failed:`` (503), never 596,
   never a 403 ``captcha_quality:``.
 * A generation POST whose fate is unknown is *ambiguous* (never retried; the watcher looks
   for the job by its ``replyRef``): a read timeout or a disconnect after the request was
-  written, a 502/504 from a gateway (the origin may have taken it), and a success response
-  that cannot be read (malformed, wrong shape or over the size cap: the job exists).
+  written; any 5xx except the documented definite ones (503 and 596): a plain 500, a
+  502/504 from a gateway, Cloudflare's 520/522/524 (the origin may have taken it); and a
+  success response that cannot be read (malformed, wrong shape or over the size cap: the
+  job exists).
 * A 429 that quarantines an account or model (or ``no_eligible_account``) is retried inline
   only when the server said when (``Retry-After``/``retryAfter``) and that wait is short;
   a refusal made locally because the lane is already parked is never retried inline.
@@ -46,9 +48,13 @@ from flowapi._errors import (
 
 __all__ = ["Decision", "RetryBudget", "RetryPolicy", "classify", "parse_retry_after"]
 
-_RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 _SUBMIT_RETRYABLE_STATUSES = frozenset({429, 503})
-_SUBMIT_AMBIGUOUS_STATUSES = frozenset({502, 504})
+#: 5xx answers to a generation POST that are documented as definite refusals (the job was not
+#: created): 503 "try again" / ``Captcha service failed:`` and 596. Every other 5xx — a plain
+#: 500, 502/504, Cloudflare's 520/522/524 (the origin got the request and did not answer in
+#: time), anything undocumented — may hide a created job: it is ambiguous.
+_SUBMIT_DEFINITE_5XX = frozenset({503, 596})
 
 
 class Decision(enum.Enum):
@@ -182,7 +188,8 @@ def classify(error: BaseException, *, submit: bool) -> Decision:
     if isinstance(error, RateLimitError) and error.local:
         return Decision.RAISE
     if isinstance(error, APIStatusError):
-        if submit and error.status_code in _SUBMIT_AMBIGUOUS_STATUSES:
+        if (submit and 500 <= error.status_code <= 599
+                and error.status_code not in _SUBMIT_DEFINITE_5XX):
             return Decision.AMBIGUOUS
         allowed = _SUBMIT_RETRYABLE_STATUSES if submit else _RETRYABLE_STATUSES
         if error.status_code not in allowed:

@@ -85,10 +85,16 @@ def _status(cls: type, code: int, **kw: object) -> object:
         (_status(RateLimitError, 429), True, Decision.RETRY),
         (_status(ServiceUnavailableError, 503), True, Decision.RETRY),
         (_status(RequestTimeoutError, 408), True, Decision.RAISE),
-        (_status(ServerError, 500), True, Decision.RAISE),
-        # a gateway error may hide a created job: ambiguous, never resent
+        # any other 5xx may hide a created job (Cloudflare 520/522/524, a plain 500, a
+        # gateway's 502/504): ambiguous, never resent
+        (_status(ServerError, 500), True, Decision.AMBIGUOUS),
+        (_status(ServerError, 501), True, Decision.AMBIGUOUS),
         (_status(ServerError, 502), True, Decision.AMBIGUOUS),
         (_status(ServerError, 504), True, Decision.AMBIGUOUS),
+        (_status(ServerError, 520), True, Decision.AMBIGUOUS),
+        (_status(ServerError, 522), True, Decision.AMBIGUOUS),
+        (_status(ServerError, 524), True, Decision.AMBIGUOUS),
+        (_status(ServerError, 599), True, Decision.AMBIGUOUS),
         # never retried
         (_status(CaptchaServiceError, 503), True, Decision.RAISE),
         (_status(CaptchaServiceError, 503), False, Decision.RAISE),

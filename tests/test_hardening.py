@@ -1,0 +1,94 @@
+"""Hardening against a hostile network or server (issue 11), through the public API.
+
+Each section reproduces one item of the issue with a tiny server on loopback
+(:mod:`tests._hostile_server`) or the fake's faults, and checks it is gone.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aiohttp import web
+
+from flowapi import (
+    AmbiguousSubmitError,
+    CaptchaServiceError,
+    FlowSession,
+    RetryBudget,
+    RetryPolicy,
+    ServiceUnavailableError,
+    SessionExpiredError,
+    VideoParams,
+)
+from flowapi.testing import FakeFlowServer, FaultRule, Faults
+from tests._hostile_server import hostile_api
+
+pytestmark = pytest.mark.anyio
+
+TIME_SCALE = 0.001
+TOKEN = "user:1234-secret-token-abcdefghijklmnop"
+
+
+def _json(status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json",
+                        headers=headers)
+
+
+# -- 1. a 5xx on a generation POST is not a definite failure -------------------------------------
+
+@pytest.mark.parametrize("status", [500, 520, 522, 524, 501])
+@pytest.mark.parametrize("call", ["submit", "extend", "images"])
+async def test_undocumented_5xx_on_a_generation_post_is_ambiguous(status: int,
+                                                                  call: str) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=status, text="<html>origin timeout</html>",
+                            content_type="text/html")
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url,
+                        retry=RetryPolicy(attempts=4, backoff_base=0.0, backoff_cap=0.0),
+                        retry_budget=RetryBudget(capacity=1000)) as flow:
+        calls = {
+            "submit": lambda: flow.jobs.submit(VideoParams(prompt="p", reply_ref="m-1")),
+            "extend": lambda: flow.videos.extend(media_generation_id="mg-1", prompt="more"),
+            "images": lambda: flow.images.create(prompt="p"),
+        }
+        with pytest.raises(AmbiguousSubmitError) as info:
+            await calls[call]()
+        assert info.value.cause is not None
+        assert f"{status}" in str(info.value)
+        # sent exactly once: a job may exist, never pay twice
+        assert sum(1 for m, _, _ in server.requests if m == "POST") == 1
+
+
+async def test_a_500_on_post_videos_from_the_fake_is_ambiguous() -> None:
+    async with FakeFlowServer(time_scale=TIME_SCALE) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+        fake.set_faults(Faults(rules=[FaultRule("poll_500", route="POST videos", count=1)]))
+        with pytest.raises(AmbiguousSubmitError):
+            await flow.jobs.submit(VideoParams(prompt="p"))
+        assert fake.counters["fault.poll_500"] == 1
+
+
+@pytest.mark.parametrize(("kind", "error"), [("captcha_failed", CaptchaServiceError),
+                                             ("session_error", SessionExpiredError)])
+async def test_documented_definite_5xx_stay_definite(kind: str, error: type) -> None:
+    async with FakeFlowServer(time_scale=TIME_SCALE) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+        fake.set_faults(Faults(rules=[FaultRule(kind)]))
+        with pytest.raises(error) as info:
+            await flow.jobs.submit(VideoParams(prompt="p"))
+        assert not isinstance(info.value, AmbiguousSubmitError)
+        assert fake.counters[f"fault.{kind}"] == 1  # never retried
+
+
+async def test_transient_503_is_retried_not_ambiguous() -> None:
+    async with FakeFlowServer(time_scale=TIME_SCALE) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+        fake.set_faults(Faults(rules=[FaultRule("unavailable", count=1)]))
+        job = await flow.jobs.submit(VideoParams(prompt="p"))
+        assert job.jobid
+        fake.set_faults(Faults(rules=[FaultRule("unavailable")]))
+        with pytest.raises(ServiceUnavailableError):
+            await flow.jobs.submit(VideoParams(prompt="q"))
