@@ -478,8 +478,20 @@ def is_content_policy(reason: str | None) -> bool:
     return reason is not None and any(m in reason for m in CONTENT_POLICY_MARKERS)
 
 
-def status_hint(status: int, reason: str | None) -> str:
-    """What to do next for a status/reason, from the docs' guidance."""
+#: POST /videos › 503 and POST /videos/extend › 503: "the issue is with your captcha provider
+#: (check API key and balance) rather than Google — don't retry until the provider is back".
+CAPTCHA_SERVICE_HINT = (
+    "the captcha provider failed, not Google: check its API key and balance (GET "
+    "/accounts/captcha-providers, fix with POST /accounts/captcha-providers) and do not retry "
+    "until the provider works again")
+
+
+def status_hint(status: int, reason: str | None, error_text: str = "") -> str:
+    """What to do next for a status/reason (and, for a 503, the ``error`` text), from the
+    docs' guidance."""
+    if status == 503 and error_text.lstrip().lower().startswith(
+            CAPTCHA_SERVICE_PREFIX.lower()):
+        return CAPTCHA_SERVICE_HINT
     if reason is not None and reason in RATE_LIMIT_REASONS:
         return RATE_LIMIT_REASONS[reason][1]
     if is_content_policy(reason):
@@ -509,7 +521,8 @@ def error_for_status(status: int, *, method: str, url: str, error_text: str,
     what = error_text or f"HTTP {status}"
     if reason and reason not in what:
         what = f"{what} [{reason}]"
-    message = f"{method} {url} → {status}: {what}. Next: {status_hint(status, reason)}."
+    message = (f"{method} {url} → {status}: {what}. "
+               f"Next: {status_hint(status, reason, error_text)}.")
     kwargs: dict[str, Any] = {
         "status_code": status, "method": method, "url": url, "reason": reason, "body": body,
         "text": text, "headers": headers,

@@ -92,3 +92,16 @@ async def test_transient_503_is_retried_not_ambiguous() -> None:
         fake.set_faults(Faults(rules=[FaultRule("unavailable")]))
         with pytest.raises(ServiceUnavailableError):
             await flow.jobs.submit(VideoParams(prompt="q"))
+
+
+# -- 9. advice that matches the docs -------------------------------------------------------------
+
+async def test_captcha_service_failure_says_not_to_retry() -> None:
+    async with FakeFlowServer(time_scale=TIME_SCALE) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+        fake.set_faults(Faults(rules=[FaultRule("captcha_failed")]))
+        with pytest.raises(CaptchaServiceError) as info:
+            await flow.jobs.submit(VideoParams(prompt="p"))
+        text = str(info.value)
+        assert "5-10 s" not in text and "transient" not in text
+        assert "balance" in text and "key" in text and "do not retry" in text
