@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import email.utils
 import enum
+import logging
 import math
 import random
 from dataclasses import dataclass, field
@@ -46,7 +47,15 @@ from flowapi._errors import (
     SessionExpiredError,
 )
 
-__all__ = ["Decision", "RetryBudget", "RetryPolicy", "classify", "parse_retry_after"]
+__all__ = ["MAX_SERVER_WAIT", "Decision", "RetryBudget", "RetryPolicy", "classify",
+           "parse_retry_after"]
+
+log = logging.getLogger("flowapi")
+
+MAX_SERVER_WAIT = 25 * 3600.0
+"""Longest wait a server may ask for, seconds (25 h). The longest documented cooldown is a
+daily quota, which ends at the next UTC midnight (< 24 h); a ``Retry-After``/``retryAfter``
+further ahead (years, by mistake or malice) is clamped to this and logged."""
 
 _RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 _SUBMIT_RETRYABLE_STATUSES = frozenset({429, 503})
@@ -204,40 +213,61 @@ def classify(error: BaseException, *, submit: bool) -> Decision:
 
 
 def parse_retry_after(header: str | None, body_retry_after: str | None, *,
-                      now: float) -> float | None:
+                      now: float, max_wait: float = MAX_SERVER_WAIT) -> float | None:
     """Return the Unix time before which a retry is pointless, or ``None``.
 
     ``Retry-After`` may be delta-seconds or an HTTP date (RFC 9110 §10.2.3); the body's
     ``retryAfter`` is an ISO-8601 timestamp (POST /videos › 429). The later of the two wins.
-    Unparseable values are ignored.
+    Hostile values never raise: garbage, negative or non-finite values are ignored (and
+    logged); the result is clamped into ``[now, now + max_wait]`` (a date in the past means
+    "now"; one years ahead is cut to ``max_wait`` and logged at WARNING).
 
     Args:
         header: the ``Retry-After`` header value.
         body_retry_after: the body's ``retryAfter`` value.
         now: current Unix time in seconds (the clock's wall time).
+        max_wait: longest wait accepted, seconds, default :data:`MAX_SERVER_WAIT` (25 h).
     """
     candidates: list[float] = []
     if header:
-        value = header.strip()
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                dt = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                dt = None
-            if dt is not None:
-                if dt.tzinfo is None:
-                    dt = dt.replace(tzinfo=UTC)
-                candidates.append(dt.timestamp())
+        value = _retry_after_header(header.strip(), now)
+        if value is None:
+            log.debug("ignoring an unusable Retry-After header %r", header[:80])
         else:
-            if math.isfinite(seconds) and seconds >= 0:
-                candidates.append(now + seconds)
+            candidates.append(value)
     if body_retry_after:
         ts = parse_iso8601(body_retry_after)
-        if ts is not None:
+        if ts is None:
+            log.debug("ignoring an unusable retryAfter %r", body_retry_after[:80])
+        else:
             candidates.append(ts)
-    return max(candidates) if candidates else None
+    if not candidates:
+        return None
+    latest = max(candidates)
+    if latest > now + max_wait:
+        log.warning("the server asks to wait until %.0f (%.3g s from now); clamped to %.0f s "
+                    "(Retry-After %r, retryAfter %r)", latest, latest - now, max_wait,
+                    (header or "")[:80], (body_retry_after or "")[:80])
+        return now + max_wait
+    return max(latest, now)
+
+
+def _retry_after_header(value: str, now: float) -> float | None:
+    """A ``Retry-After`` value (delta-seconds or HTTP date) as Unix time, or ``None``."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            dt = email.utils.parsedate_to_datetime(value)
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            stamp = dt.timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError, OSError):
+            return None
+        return stamp if math.isfinite(stamp) else None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return now + seconds
 
 
 def parse_iso8601(value: str) -> float | None:
@@ -247,8 +277,8 @@ def parse_iso8601(value: str) -> float | None:
         text = text[:-1] + "+00:00"
     try:
         dt = datetime.fromisoformat(text)
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return dt.timestamp()
+    except (ValueError, OverflowError, OSError):
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()

@@ -100,7 +100,11 @@ def routed_email(email: str | None, body: Any) -> str | None:
 
 
 def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Unix time ``t`` as ``YYYY-MM-DDTHH:MM:SSZ`` (any float: never raises)."""
+    try:
+        return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return f"unix time {t:.0f}"
 
 
 @dataclass(frozen=True, slots=True)

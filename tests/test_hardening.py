@@ -15,12 +15,14 @@ from flowapi import (
     AmbiguousSubmitError,
     CaptchaServiceError,
     FlowSession,
+    RateLimitError,
     RetryBudget,
     RetryPolicy,
     ServiceUnavailableError,
     SessionExpiredError,
     VideoParams,
 )
+from flowapi._retry import MAX_SERVER_WAIT
 from flowapi.testing import FakeFlowServer, FaultRule, Faults
 from tests._hostile_server import hostile_api
 
@@ -105,3 +107,40 @@ async def test_captcha_service_failure_says_not_to_retry() -> None:
         text = str(info.value)
         assert "5-10 s" not in text and "transient" not in text
         assert "balance" in text and "key" in text and "do not retry" in text
+
+
+# -- 4. a hostile Retry-After / retryAfter never crashes a call ------------------------------------
+
+HOSTILE_WAITS = [("1e300", ""), ("99999999999999999999", ""), ("-5", ""), ("garbage", ""),
+                 ("Fri, 31 Dec 9999 23:59:59 GMT", ""), ("", "9999-12-31T23:59:59Z"),
+                 ("", "0001-01-01T00:00:00+14:00"), ("", "not a date"), ("nan", "")]
+
+
+@pytest.mark.parametrize(("header", "body"), HOSTILE_WAITS)
+@pytest.mark.parametrize("route", ["submit", "get"])
+async def test_hostile_retry_after_is_clamped_not_a_crash(header: str, body: str,
+                                                          route: str) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        headers = {"Retry-After": header} if header else {}
+        return _json(429, {"error": {"code": 429, "message": "throttled", "status":
+                                     "RESOURCE_EXHAUSTED", "details": [
+                                         {"reason": "PUBLIC_ERROR_USER_REQUESTS_THROTTLED"}]},
+                           "code": 429, "retryAfter": body}, headers)
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url,
+                        retry=RetryPolicy(attempts=2, backoff_base=0.0, backoff_cap=0.0,
+                                          max_inline_wait=0.0)) as flow:
+        now = flow.clock.time()
+        call = (flow.jobs.submit(VideoParams(prompt="p", email="a@gmail.com"))
+                if route == "submit" else flow.jobs.get("j1"))
+        with pytest.raises(RateLimitError) as info:
+            await call
+        retry_at = info.value.retry_at
+        assert retry_at is None or now - 1 <= retry_at <= now + MAX_SERVER_WAIT + 5
+        if route == "submit":
+            # the lane is parked until a sane time (or not at all): the next call is a
+            # clean RateLimitError too (refused locally or by the server), not a crash
+            with pytest.raises(RateLimitError) as again:
+                await flow.jobs.submit(VideoParams(prompt="p", email="a@gmail.com"))
+            assert again.value.retry_at is None or again.value.retry_at <= now + 2e5

@@ -22,7 +22,7 @@ from flowapi import (
     ServiceUnavailableError,
     SessionExpiredError,
 )
-from flowapi._retry import Decision, classify, parse_retry_after
+from flowapi._retry import MAX_SERVER_WAIT, Decision, classify, parse_retry_after
 
 NOW = datetime(2026, 5, 19, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -46,6 +46,17 @@ NOW = datetime(2026, 5, 19, 12, 0, 0, tzinfo=UTC).timestamp()
         ("inf", None, None),
         (None, "not a date", None),
         ("garbage", "2026-05-19T12:00:10Z", NOW + 10),
+        # hostile values: clamped into [now, now + MAX_SERVER_WAIT], never raising
+        ("99999999999999999999", None, NOW + MAX_SERVER_WAIT),
+        ("1e300", None, NOW + MAX_SERVER_WAIT),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", None, NOW + MAX_SERVER_WAIT),
+        (None, "9999-12-31T23:59:59Z", NOW + MAX_SERVER_WAIT),
+        (None, "0001-01-01T00:00:00+14:00", NOW),
+        (None, "1970-01-01T00:00:00Z", NOW),
+        ("Mon, 01 Jan 1900 00:00:00 GMT", None, NOW),
+        ("Tue, 19 May 99999 12:01:00 GMT", None, None),
+        (None, "+275760-09-13T00:00:00Z", None),
+        ("\x00\xff", "\ud800", None),
     ],
 )
 def test_parse_retry_after(header: str | None, body: str | None, expected: float | None) -> None:
