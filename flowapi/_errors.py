@@ -19,8 +19,9 @@
     │   │   └── SessionExpiredError 596
     │   ├── ResponseValidationError
     │   └── AmbiguousSubmitError   the submit may have been accepted
-    └── JobError ── JobFailedError .job .reason
-                 └── JobTimeoutError(…, TimeoutError)
+    ├── JobError ── JobFailedError .job .reason
+    │            └── JobTimeoutError(…, TimeoutError)
+    └── DownloadError .url .status .retryable   a media download failed
 
 Every message says what happened and what to do next. No message, repr or attribute
 holds the API token: the transport redacts response bodies before they get here.
@@ -46,6 +47,7 @@ __all__ = [
     "CaptchaRejectedError",
     "CaptchaServiceError",
     "ContentPolicyError",
+    "DownloadError",
     "FlowError",
     "InvalidParamsError",
     "JobError",
@@ -374,6 +376,25 @@ class AmbiguousSubmitError(APIError):
         super().__init__(message, method=method, url=url)
         self.reply_ref = reply_ref
         self.cause = cause
+
+
+class DownloadError(FlowError):
+    """A media download failed: refused URL, HTTP error, truncated body or size cap.
+
+    Attributes:
+        url: the URL without its query string (signed URLs carry credentials).
+        status: the HTTP status, if a response arrived.
+        retryable: ``True`` when trying again may work: the body was cut short, or the
+            signed URL answered 4xx/5xx (for 4xx, fetch the job again for fresh URLs).
+            ``False`` for a refused URL or a body over ``max_bytes``.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int | None = None,
+                 retryable: bool = False) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+        self.retryable = retryable
 
 
 class JobError(FlowError):

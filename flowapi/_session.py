@@ -73,7 +73,8 @@ class FlowSession:
         connection_limit: most simultaneous connections, default 64.
 
     Raises:
-        FlowError: no token was given and ``USEAPI_TOKEN`` is unset.
+        FlowError: no token was given and ``USEAPI_TOKEN`` is unset, or it holds whitespace,
+            control or non-ASCII characters (the message never quotes it).
         ValueError: an unsafe ``base_url``.
     """
 
@@ -87,6 +88,11 @@ class FlowSession:
         if not token:
             raise FlowError(f"no API token: pass FlowSession(token=...) or set {_TOKEN_ENV} "
                             "(see https://useapi.net/docs/start-here/setup-useapi)")
+        if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+            # an HTTP header cannot carry it, and aiohttp's error would quote it
+            raise FlowError("the API token contains whitespace, control or non-ASCII "
+                            "characters; copy it again from https://useapi.net (it is not "
+                            "shown here)")
         self._token = token
         self.base_url = check_base_url(base_url)
         self.timeouts = timeouts or Timeouts()

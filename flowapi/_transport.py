@@ -34,10 +34,9 @@ from flowapi._clock import Clock
 from flowapi._errors import (
     RATE_LIMIT_REASONS,
     AmbiguousSubmitError,
-    APIConnectionError,
     APIError,
     APIStatusError,
-    APITimeoutError,
+    FlowError,
     RateLimitError,
     RateLimitScope,
     ResponseValidationError,
@@ -47,6 +46,7 @@ from flowapi._errors import (
     status_hint,
 )
 from flowapi._lanes import Lanes
+from flowapi._net_errors import TRANSPORT_ERRORS, redact, translate_client_error
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
 from flowapi.types._base import decode, encoder
 from flowapi.types.errors import ErrorBody
@@ -60,8 +60,6 @@ T = TypeVar("T")
 #: Characters left as-is in raw id segments (RFC 3986 pchar minus nothing the API uses).
 _RAW_ID_SAFE = ":@*!$&'()+,;=-._~"
 _TEXT_LIMIT = 4000
-#: Shortest string treated as a secret by the redaction (real tokens are much longer).
-_MIN_SECRET = 8
 #: ``user:{uid}-email:{hex}-image:…`` (supplement §1.3: the account email, hex-encoded).
 _REF_EMAIL = re.compile(r"^user:\d+-email:([0-9a-fA-F]{2,512})-")
 #: Seconds a ``GET /accounts`` answer is reused to tell "the only account".
@@ -139,14 +137,6 @@ def encode_id(value: str) -> str:
     non-ASCII) are percent-encoded.
     """
     return quote(value, safe=_RAW_ID_SAFE)
-
-
-def redact(text: str, token: str | None) -> str:
-    """Replace every occurrence of ``token`` in ``text`` with ``***`` (tokens shorter than 8
-    characters are not real API tokens and are left alone, so they cannot mangle text)."""
-    if token and len(token) >= _MIN_SECRET and token in text:
-        return text.replace(token, "***")
-    return text
 
 
 class Transport:
@@ -388,31 +378,24 @@ class Transport:
                                         sock_read=read_timeout or self.timeouts.read)
         cap = max_bytes or self.max_response_bytes
         self.requests_sent += 1
+        failure: FlowError | None = None
+        raw, status, resp_headers = b"", 0, {}
         try:
             async with self.http.request(method, url, data=body, headers=headers,
                                          timeout=timeout, allow_redirects=False,
                                          ssl=True) as resp:
                 raw = await _read_capped(resp, cap, method, url)
                 status = resp.status
-                resp_headers = {k: v for k, v in resp.headers.items()}
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(f"{method} {url}: connect timed out after "
-                                  f"{self.timeouts.connect:.0f}s; check the network or "
-                                  "base_url", method=method, url=str(url),
-                                  request_sent=False) from exc
-        except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
-            raise APITimeoutError(f"{method} {url}: no data for "
-                                  f"{read_timeout or self.timeouts.read:.0f}s (idle-read "
-                                  "timeout)", method=method, url=str(url),
-                                  request_sent=True) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(f"{method} {url}: cannot connect ({exc.os_error}); "
-                                     "check the network or base_url", method=method,
-                                     url=str(url), request_sent=False) from exc
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"{method} {url}: connection broke: "
-                                     f"{type(exc).__name__}: {exc}", method=method,
-                                     url=str(url), request_sent=True) from exc
+                # a hostile server may echo the Authorization header back
+                resp_headers = {k: redact(v, self._token) for k, v in resp.headers.items()}
+        except TRANSPORT_ERRORS as exc:
+            # raised below, outside this block: aiohttp's exception (its request_info
+            # holds the Authorization header) must not become the __context__
+            failure = translate_client_error(
+                exc, method=method, url=str(url), connect=self.timeouts.connect,
+                read=read_timeout or self.timeouts.read, token=self._token)
+        if failure is not None:
+            raise failure
         log.debug("%s %s → %d (%d bytes)", method, url, status, len(raw))
         if 200 <= status < 300:
             return self._decode(response_type, raw, method, url, status)
@@ -421,7 +404,7 @@ class Transport:
     def _redact_bytes(self, raw: bytes) -> bytes:
         """``raw`` with every occurrence of the token replaced by ``***`` (error texts)."""
         token = self._token.encode()
-        if len(token) < _MIN_SECRET or token not in raw:
+        if len(token) < 8 or token not in raw:
             return raw
         return raw.replace(token, b"***")
 

@@ -6,6 +6,7 @@ Each section reproduces one item of the issue with a tiny server on loopback
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -14,6 +15,7 @@ from aiohttp import web
 from flowapi import (
     AmbiguousSubmitError,
     CaptchaServiceError,
+    FlowError,
     FlowSession,
     RateLimitError,
     RetryBudget,
@@ -24,7 +26,7 @@ from flowapi import (
 )
 from flowapi._retry import MAX_SERVER_WAIT
 from flowapi.testing import FakeFlowServer, FaultRule, Faults
-from tests._hostile_server import hostile_api
+from tests._hostile_server import RawHandler, hostile_api, raw_tcp, reachable, read_request
 
 pytestmark = pytest.mark.anyio
 
@@ -144,3 +146,67 @@ async def test_hostile_retry_after_is_clamped_not_a_crash(header: str, body: str
             with pytest.raises(RateLimitError) as again:
                 await flow.jobs.submit(VideoParams(prompt="p", email="a@gmail.com"))
             assert again.value.retry_at is None or again.value.retry_at <= now + 2e5
+
+
+# -- 3. the token is unreachable from any exception ----------------------------------------------
+
+async def _garbage_status(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 2x0 NOPE\r\nContent-Length: 0\r\n\r\n")
+    await writer.drain()
+
+
+async def _disconnect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+
+
+async def _short_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 100\r\n\r\n{\"jobid\":")
+    await writer.drain()
+
+
+async def _bad_chunking(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+    await writer.drain()
+
+
+async def _echo_token(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    head = (await read_request(reader)).decode("latin-1")
+    auth = next(line.split(":", 1)[1].strip() for line in head.split("\r\n")
+                if line.lower().startswith("authorization:"))
+    body = json.dumps({"error": f"bad token {auth}", "code": 401}).encode()
+    writer.write(b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+                 + f"X-Echo: {auth}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                 + body)
+    await writer.drain()
+
+
+@pytest.mark.parametrize("behaviour", [_garbage_status, _disconnect, _short_body,
+                                       _bad_chunking, _echo_token])
+@pytest.mark.parametrize("call", ["get", "submit"])
+async def test_the_token_is_unreachable_from_any_exception(behaviour: RawHandler,
+                                                           call: str) -> None:
+    secret = TOKEN.split(":", 1)[1]
+    async with raw_tcp(behaviour) as origin, \
+            FlowSession(TOKEN, base_url=f"{origin}/v1/google-flow/",
+                        retry=RetryPolicy.none()) as flow:
+        aw = (flow.jobs.get("j1") if call == "get"
+              else flow.jobs.submit(VideoParams(prompt="p")))
+        with pytest.raises(FlowError) as info:
+            await aw
+        texts = reachable(info.value)
+        assert texts, "the walker saw nothing"
+        leaks = [t for t in texts if secret in t]
+        assert not leaks, leaks[:3]
+
+
+@pytest.mark.parametrize("bad", ["user:abc\r\nX-Evil: 1-longer-than-eight", "user: spaced-token-1",
+                                 "user:tökén-0123456789"])
+def test_a_token_that_cannot_be_a_header_is_refused_without_quoting_it(bad: str) -> None:
+    with pytest.raises(FlowError) as info:
+        FlowSession(bad)
+    assert not any(bad in t or bad.split(":")[1] in t for t in reachable(info.value))

@@ -19,8 +19,9 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from flowapi._errors import APIConnectionError, APITimeoutError, FlowError, InvalidParamsError
+from flowapi._errors import DownloadError, FlowError, InvalidParamsError
 from flowapi._files import atomic_write_stream
+from flowapi._net_errors import TRANSPORT_ERRORS, translate_client_error
 from flowapi._urls import is_loopback
 from flowapi.resources._base import Resource
 
@@ -31,25 +32,6 @@ log = logging.getLogger("flowapi")
 _CHUNK = 256 * 1024
 #: Base64 characters decoded per step when saving encoded results (multiple of 4).
 _B64_STEP = 4 * 256 * 1024
-
-
-class DownloadError(FlowError):
-    """A media download failed: bad URL, HTTP error, truncated body or size cap.
-
-    Attributes:
-        url: the URL without its query string (signed URLs carry credentials).
-        status: the HTTP status, if a response arrived.
-        retryable: ``True`` when trying again may work: the body was cut short, or the
-            signed URL answered 4xx/5xx (for 4xx, fetch the job again for fresh URLs).
-            ``False`` for a refused URL or a body over ``max_bytes``.
-    """
-
-    def __init__(self, message: str, *, url: str, status: int | None = None,
-                 retryable: bool = False) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-        self.retryable = retryable
 
 
 def _redacted(url: URL) -> str:
@@ -132,6 +114,8 @@ class Media(Resource):
                                         sock_read=read_timeout or self._t.timeouts.download_read)
         headers = {"User-Agent": self._t.user_agent}
         shown = _redacted(url)
+        failure: FlowError | None = None
+        written = 0
         try:
             async with self._t.http.get(url, headers=headers, timeout=timeout,
                                         allow_redirects=True, max_redirects=5,
@@ -147,20 +131,15 @@ class Media(Resource):
                                         f"{max_bytes}", url=shown, status=resp.status)
                 written = await atomic_write_stream(
                     dest, _checked_chunks(resp, expected, max_bytes, shown))
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(f"GET {shown}: connect timed out", url=shown,
-                                  request_sent=False) from exc
-        except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
-            raise APITimeoutError(f"GET {shown}: download stalled (idle-read timeout)",
-                                  url=shown) from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise DownloadError(f"GET {shown}: the body was cut short ({exc}); try again",
-                                url=shown, retryable=True) from exc
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"GET {shown}: {type(exc).__name__}: {exc}",
-                                     url=shown) from exc
+        except TRANSPORT_ERRORS as exc:
+            failure = translate_client_error(
+                exc, method="GET", url=shown, connect=self._t.timeouts.connect,
+                read=read_timeout or self._t.timeouts.download_read, download=True)
         except (UnicodeError, ValueError) as exc:  # e.g. a host name IDNA cannot encode
-            raise DownloadError(f"GET {shown}: unusable URL ({exc})", url=shown) from exc
+            failure = DownloadError(f"GET {shown}: unusable URL ({type(exc).__name__})",
+                                    url=shown)
+        if failure is not None:
+            raise failure
         log.debug("downloaded %s → %s (%d bytes)", shown, dest, written)
         return dest
 
