@@ -30,7 +30,9 @@ holds the API token: the transport redacts response bodies before they get here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from flowapi._rate_limits import RATE_LIMIT_RULES, RateLimitScope
 
 if TYPE_CHECKING:
     from flowapi.types.errors import ErrorBody
@@ -68,40 +70,11 @@ __all__ = [
     "error_for_status",
 ]
 
-RateLimitScope = Literal["account", "model", "request", "all"]
-"""What a 429 parks: the whole ``account``, one ``model`` on one account, just this
-``request``, or ``all`` accounts (``no_eligible_account``)."""
-
 #: Content-policy reasons (POST /videos › Responses › 400; POST /images › 400).
 CONTENT_POLICY_MARKERS = ("PUBLIC_ERROR_UNSAFE_GENERATION", "UNSAFE", "TRUMP_FACE", "MINOR",
                           "PROMINENT_PEOPLE", "CHILD", "SEXUAL", "VIOLENCE", "FINISH_REASON_INPUT")
 CAPTCHA_QUALITY_PREFIX = "captcha_quality:"
 CAPTCHA_SERVICE_PREFIX = "Captcha service failed:"
-
-#: Rate-limit reasons → (scope, what to do). POST /videos/extend › 429 cooldown table.
-RATE_LIMIT_REASONS: Mapping[str, tuple[RateLimitScope, str]] = {
-    "PUBLIC_ERROR_USER_REQUESTS_THROTTLED": (
-        "account",
-        "Google throttles this account's concurrency: run fewer parallel generations per "
-        "account; it is parked for ~30 min",
-    ),
-    "PUBLIC_ERROR_USER_QUOTA_REACHED": (
-        "account",
-        "this account hit its overall Flow quota: add accounts with POST /accounts or omit "
-        "`email` to load-balance; it is parked for ~30 min",
-    ),
-    "PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED": (
-        "model",
-        "this account hit the model's daily quota: switch model or wait for the reset at "
-        "UTC midnight",
-    ),
-    "PUBLIC_ERROR_UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC": (
-        "request",
-        "the captcha token scored low (a captcha-provider issue): configure more providers "
-        "via POST /accounts/captcha-providers and use captchaOrder, or raise captchaRetry; "
-        "retry in ~60 s",
-    ),
-}
 
 
 class FlowError(Exception):
@@ -513,8 +486,8 @@ def status_hint(status: int, reason: str | None, error_text: str = "") -> str:
     if status == 503 and error_text.lstrip().lower().startswith(
             CAPTCHA_SERVICE_PREFIX.lower()):
         return CAPTCHA_SERVICE_HINT
-    if reason is not None and reason in RATE_LIMIT_REASONS:
-        return RATE_LIMIT_REASONS[reason][1]
+    if reason is not None and reason in RATE_LIMIT_RULES:
+        return RATE_LIMIT_RULES[reason].hint
     if is_content_policy(reason):
         return ("the content was moderated; rephrase the prompt, change references or model, "
                 "or resubmit (moderation varies between attempts)")

@@ -19,8 +19,11 @@ Rules:
   success response that cannot be read (malformed, wrong shape or over the size cap: the
   job exists).
 * A 429 that quarantines an account or model (or ``no_eligible_account``) is retried inline
-  only when the server said when (``Retry-After``/``retryAfter``) and that wait is short;
-  a refusal made locally because the lane is already parked is never retried inline.
+  only when the server said when (``Retry-After``/``retryAfter``) and that wait is short —
+  for every request, uploads included; a refusal made locally because the lane is already
+  parked is never retried inline. How often a 429 reason may be retried inline comes from
+  the one table :data:`flowapi._rate_limits.RATE_LIMIT_RULES`: daily quotas never (nothing
+  succeeds before UTC midnight), a low captcha score once (each try is a paid solve).
 * A transient 503 waits at least :attr:`RetryPolicy.unavailable_wait` (the docs: "wait
   5-10 seconds and retry").
 * A wait longer than :attr:`RetryPolicy.max_inline_wait` is not slept inside the call:
@@ -46,6 +49,7 @@ from flowapi._errors import (
     ResponseValidationError,
     SessionExpiredError,
 )
+from flowapi._rate_limits import rate_limit_rule
 
 __all__ = ["MAX_SERVER_WAIT", "Decision", "RetryBudget", "RetryPolicy", "classify",
            "parse_retry_after"]
@@ -172,13 +176,16 @@ class RetryBudget:
         self.spent += 1
 
 
-def classify(error: BaseException, *, submit: bool) -> Decision:
+def classify(error: BaseException, *, submit: bool, same_429_retries: int = 0) -> Decision:
     """Decide what to do with a failed attempt.
 
     Args:
         error: the exception the attempt raised (already wrapped by the transport).
         submit: ``True`` for a request that spends credits (generation POSTs, uploads that
             create server state are not ``submit``).
+        same_429_retries: for a 429, how many times this call already retried after a 429
+            of the same reason (the reason's ``inline_retries`` in
+            :data:`flowapi._rate_limits.RATE_LIMIT_RULES` caps it).
 
     Returns:
         :class:`Decision`.
@@ -194,19 +201,25 @@ def classify(error: BaseException, *, submit: bool) -> Decision:
         return Decision.RETRY if error.malformed else Decision.RAISE
     if isinstance(error, (CaptchaServiceError, SessionExpiredError, CaptchaRejectedError)):
         return Decision.RAISE
-    if isinstance(error, RateLimitError) and error.local:
-        return Decision.RAISE
+    if isinstance(error, RateLimitError):
+        if error.local:
+            return Decision.RAISE
+        cap = rate_limit_rule(error.reason).inline_retries
+        if cap is not None and same_429_retries >= cap:
+            # a daily quota cannot succeed before UTC midnight; a low captcha score is
+            # retried once at most (each try is a paid captcha solve)
+            return Decision.RAISE
+        if error.scope in ("account", "model", "all") and error.retry_at is None:
+            # A quarantine lasts minutes to hours: without the server's Retry-After an
+            # inline retry (of a submit, or of an upload) would be a guess into a parked
+            # lane, seconds later. The caller or the watcher parks it.
+            return Decision.RAISE
     if isinstance(error, APIStatusError):
         if (submit and 500 <= error.status_code <= 599
                 and error.status_code not in _SUBMIT_DEFINITE_5XX):
             return Decision.AMBIGUOUS
         allowed = _SUBMIT_RETRYABLE_STATUSES if submit else _RETRYABLE_STATUSES
         if error.status_code not in allowed:
-            return Decision.RAISE
-        if (submit and isinstance(error, RateLimitError)
-                and error.scope in ("account", "model", "all") and error.retry_at is None):
-            # A quarantine lasts minutes to hours: without the server's Retry-After an
-            # inline retry would be a guess into a parked lane. The watcher parks it.
             return Decision.RAISE
         return Decision.RETRY
     return Decision.RAISE

@@ -27,12 +27,12 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
+import anyio
 import msgspec
 from yarl import URL
 
 from flowapi._clock import Clock
 from flowapi._errors import (
-    RATE_LIMIT_REASONS,
     AmbiguousSubmitError,
     APIError,
     APIStatusError,
@@ -47,6 +47,7 @@ from flowapi._errors import (
 )
 from flowapi._lanes import Lanes
 from flowapi._net_errors import TRANSPORT_ERRORS, redact, translate_client_error
+from flowapi._rate_limits import rate_limit_rule
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
 from flowapi.types._base import decode, encoder
 from flowapi.types.errors import ErrorBody
@@ -172,7 +173,8 @@ class Transport:
         self.requests_sent = 0
         self.lanes = Lanes()
         """Session-wide lane guard for generation requests (see the module docstring)."""
-        self._accounts: tuple[float, list[str]] | None = None
+        self._accounts: tuple[float, list[str] | None] | None = None
+        self._accounts_lock = anyio.Lock()
 
     def __repr__(self) -> str:
         return f"Transport(base_url={str(self.base_url)!r})"
@@ -243,6 +245,7 @@ class Transport:
         lane = routed_email(email, json) if submit else None
         start = self.clock.now()
         attempt = 0
+        retries_429: dict[str | None, int] = {}  # inline retries after a 429, per reason
         while True:
             attempt += 1
             try:
@@ -259,7 +262,9 @@ class Transport:
             except APIError as exc:
                 if submit:
                     await self._note_refusal(exc, lane, model)
-                decision = classify(exc, submit=submit)
+                reason_429 = exc.reason if isinstance(exc, RateLimitError) else None
+                decision = classify(exc, submit=submit,
+                                    same_429_retries=retries_429.get(reason_429, 0))
                 if decision is Decision.AMBIGUOUS:
                     log.debug("%s %s: ambiguous submit (%s); not retrying", method, url,
                               type(exc).__name__)
@@ -277,6 +282,8 @@ class Transport:
                     raise
                 log.debug("%s %s: attempt %d failed (%s); retrying in %.2fs", method, url,
                           attempt, type(exc).__name__, wait)
+                if isinstance(exc, RateLimitError):
+                    retries_429[reason_429] = retries_429.get(reason_429, 0) + 1
                 await self.clock.sleep(wait)
 
     # -- the lane guard of generation requests -------------------------------------------
@@ -330,20 +337,30 @@ class Transport:
                     self.lanes.kill(None, _stopped(exc, account))
 
     async def _only_account(self) -> str | None:
-        """The only configured healthy account (``GET /accounts``, cached), or ``None``."""
+        """The only configured healthy account (``GET /accounts``), or ``None``.
+
+        One ``GET /accounts`` per ``_ACCOUNTS_TTL`` seconds at most, however many 429/596
+        answers arrive: concurrent callers wait for the one request in flight, and a failed
+        listing is remembered too (as "unknown") instead of being retried on every refusal.
+        """
         from flowapi.types.accounts import AccountSummary
 
-        now = self.clock.now()
-        if self._accounts is None or now - self._accounts[0] > _ACCOUNTS_TTL:
-            try:
-                listing = await self.request("GET", ("accounts",), dict[str, AccountSummary],
-                                             retry=RetryPolicy.none())
-            except APIError as exc:
-                log.debug("cannot list accounts to scope a refusal (%s)", exc)
-                return None
-            self._accounts = (now, [e for e, a in listing.items() if a.is_healthy])
-        healthy = self._accounts[1]
-        return healthy[0] if len(healthy) == 1 else None
+        async with self._accounts_lock:
+            now = self.clock.now()
+            if self._accounts is None or now - self._accounts[0] > _ACCOUNTS_TTL:
+                healthy: list[str] | None
+                try:
+                    listing = await self.request("GET", ("accounts",),
+                                                 dict[str, AccountSummary],
+                                                 retry=RetryPolicy.none())
+                except APIError as exc:
+                    log.debug("cannot list accounts to scope a refusal (%s)", exc)
+                    healthy = None
+                else:
+                    healthy = [e for e, a in listing.items() if a.is_healthy]
+                self._accounts = (now, healthy)
+            known = self._accounts[1]
+        return known[0] if known is not None and len(known) == 1 else None
 
     def _wait_before_retry(self, exc: APIError, attempt: int, policy: RetryPolicy,
                            start: float) -> float | None:
@@ -449,11 +466,7 @@ class Transport:
                 reason = "no_eligible_account"
         extra: dict[str, Any] = {}
         if status == 429:
-            scope: RateLimitScope = "request"
-            if reason is not None and reason in RATE_LIMIT_REASONS:
-                scope = RATE_LIMIT_REASONS[reason][0]
-            elif reason == "no_eligible_account":
-                scope = "all"
+            scope: RateLimitScope = rate_limit_rule(reason).scope
             extra = {
                 "retry_at": parse_retry_after(headers.get("Retry-After"), retry_after_body,
                                               now=self.clock.time()),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
+import anyio
 import pytest
 from aiohttp import web
 
@@ -32,6 +34,8 @@ pytestmark = pytest.mark.anyio
 
 TIME_SCALE = 0.001
 TOKEN = "user:1234-secret-token-abcdefghijklmnop"
+PNG = (Path(__file__).resolve().parents[1] / "flowapi" / "testing" / "media"
+       / "sample.png").read_bytes()
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
@@ -210,3 +214,100 @@ def test_a_token_that_cannot_be_a_header_is_refused_without_quoting_it(bad: str)
     with pytest.raises(FlowError) as info:
         FlowSession(bad)
     assert not any(bad in t or bad.split(":")[1] in t for t in reachable(info.value))
+
+
+# -- 8. retries that spend captcha solves or hit closed doors --------------------------------------
+
+def _quota_429(reason: str, retry_after: str | None = "1") -> web.Response:
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return _json(429, {"error": {"code": 429, "message": "Resource has been exhausted",
+                                 "status": "RESOURCE_EXHAUSTED", "details": [
+                                     {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                      "reason": reason}]}}, headers)
+
+
+@pytest.mark.parametrize(("reason", "posts"), [
+    ("PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED", 1),
+    ("PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED_UPGRADEABLE", 1),
+    ("PUBLIC_ERROR_USER_QUOTA_REACHED", 1),
+    ("PUBLIC_ERROR_UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC", 2),  # one retry: each is a paid solve
+])
+async def test_quota_and_captcha_score_429s_are_not_retried_inline(reason: str,
+                                                                   posts: int) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return _quota_429(reason)  # even with a short Retry-After
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url,
+                        retry=RetryPolicy(attempts=6, backoff_base=0.0, backoff_cap=0.0),
+                        retry_budget=RetryBudget(capacity=1000)) as flow:
+        with pytest.raises(RateLimitError) as info:
+            await flow.jobs.submit(VideoParams(prompt="p", email="a@gmail.com",
+                                               model="veo-3.1-fast"))
+        assert info.value.reason == reason
+        assert server.count("POST", "/videos") == posts
+
+
+def test_one_table_decides_each_429_scope() -> None:
+    from flowapi._rate_limits import RATE_LIMIT_RULES
+    from flowapi.types import RateLimitReason
+
+    for reason, rule in RATE_LIMIT_RULES.items():
+        assert RateLimitReason(reason).scope == rule.scope
+    upgradeable = "PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED_UPGRADEABLE"
+    assert RateLimitReason(upgradeable).scope == "model"
+
+
+async def test_upgradeable_daily_quota_is_model_scoped_and_parks_until_midnight() -> None:
+    reason = "PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED_UPGRADEABLE"
+
+    async def handler(request: web.Request) -> web.Response:
+        return _quota_429(reason, retry_after=None)
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url) as flow:
+        with pytest.raises(RateLimitError) as info:
+            await flow.jobs.submit(VideoParams(prompt="p", email="a@gmail.com",
+                                               model="veo-3.1-fast"))
+        assert info.value.scope == "model"
+        with pytest.raises(RateLimitError) as local:
+            await flow.jobs.submit(VideoParams(prompt="p", email="a@gmail.com",
+                                               model="veo-3.1-fast"))
+        assert local.value.local
+        assert local.value.retry_at is not None
+        assert local.value.retry_at % 86400 == 0  # parked until the next UTC midnight
+        assert server.count("POST", "/videos") == 1
+
+
+async def test_a_throttled_upload_is_not_resent_within_seconds() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return _quota_429("PUBLIC_ERROR_USER_REQUESTS_THROTTLED", retry_after=None)
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url,
+                        retry=RetryPolicy(attempts=4, backoff_base=0.0, backoff_cap=0.0),
+                        retry_budget=RetryBudget(capacity=1000)) as flow:
+        with pytest.raises(RateLimitError) as info:
+            await flow.assets.upload(PNG, email="a@gmail.com")
+        assert info.value.scope == "account"
+        assert server.count("POST", "/assets/a%40gmail.com") + server.count(
+            "POST", "/assets/a@gmail.com") == 1
+
+
+async def test_load_balanced_429s_cost_one_get_accounts_not_one_each() -> None:
+    async with FakeFlowServer(time_scale=TIME_SCALE) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock,
+                        retry=RetryPolicy.none()) as flow:
+        fake.set_faults("throttled@POST videos, poll_500@GET accounts")
+
+        async def one() -> None:
+            with pytest.raises(RateLimitError):
+                await flow.jobs.submit(VideoParams(prompt="p"))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(one)
+        for _ in range(3):  # one after the other: the failed listing is remembered
+            await one()
+        gets = [r for r in fake.requests if r.route == "GET accounts"]
+        assert len(gets) == 1
