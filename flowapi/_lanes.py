@@ -49,6 +49,7 @@ from typing import Any
 
 from flowapi._errors import RateLimitError, SessionExpiredError
 from flowapi._rate_limits import next_utc_midnight, rate_limit_rule
+from flowapi._retry import backoff_delay
 
 __all__ = ["ANY", "LB", "Lanes", "Park"]
 
@@ -224,7 +225,7 @@ class Lanes:
             # answered and routes the next request to a healthy one.
             self._lb_strikes += 1
             self._open.discard(ANY)
-            delay = self.lb_retry_delay * 2.0 ** min(self._lb_strikes - 1, 16)
+            delay = backoff_delay(self._lb_strikes, base=self.lb_retry_delay)
             return min(until, now + delay)
         lane_model = (model or ANY) if scope == "model" else ANY
         park = Park(until, reason, scope)

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from flowapi._errors import JobFailedError, JobTimeoutError, is_content_policy
+from flowapi._retry import backoff_delay
 
 if TYPE_CHECKING:
     from flowapi._clock import Clock
@@ -129,9 +130,11 @@ class PollPolicy:
             if elapsed < late_at:
                 return self._jittered(min(self.max_interval, self.interval), rng)
             steps = (elapsed - late_at) / max(self.interval, 1e-9)
-            base = min(self.max_interval, self.interval * self.growth ** min(steps, 64.0))
+            base = backoff_delay(steps + 1, base=self.interval, cap=self.max_interval,
+                                 factor=self.growth)
             return self._jittered(base, rng)
-        base = min(self.max_interval, self.interval * self.growth ** max(0, polls - 1))
+        base = backoff_delay(polls, base=self.interval, cap=self.max_interval,
+                             factor=self.growth)
         return self._jittered(base, rng)
 
     def _jittered(self, value: float, rng: random.Random | None) -> float:

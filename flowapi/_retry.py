@@ -51,8 +51,8 @@ from flowapi._errors import (
 )
 from flowapi._rate_limits import rate_limit_rule
 
-__all__ = ["MAX_SERVER_WAIT", "Decision", "RetryBudget", "RetryPolicy", "classify",
-           "parse_retry_after"]
+__all__ = ["MAX_SERVER_WAIT", "Decision", "RetryBudget", "RetryPolicy", "backoff_delay",
+           "classify", "parse_retry_after"]
 
 log = logging.getLogger("flowapi")
 
@@ -79,6 +79,43 @@ class Decision(enum.Enum):
     """Not retryable: raise to the caller."""
     AMBIGUOUS = "ambiguous"
     """A generation may have been accepted: raise :class:`~flowapi.AmbiguousSubmitError`."""
+
+
+_MAX_EXPONENT = 64.0
+
+
+def backoff_delay(attempt: float, *, base: float, cap: float = math.inf, factor: float = 2.0,
+                  jitter: float = 0.0, rng: random.Random | None = None) -> float:
+    """The one backoff formula of flowapi: capped exponential growth with "equal jitter".
+
+    ``raw = min(cap, base * factor ** (attempt - 1))``; the ``jitter`` fraction of it is
+    random, so the result lies in ``[raw * (1 - jitter), raw]``. Used by
+    :meth:`RetryPolicy.backoff`, the lanes' load-balanced retry delay and the growth of
+    :class:`~flowapi.PollPolicy` intervals.
+
+    Args:
+        attempt: which attempt failed, counting from 1 (fractional values are allowed: the
+            poll schedule grows with elapsed time); the exponent is capped at 64 so a long
+            streak never overflows.
+        base: the first delay, seconds (≥ 0).
+        cap: the largest delay, seconds (default: no cap).
+        factor: growth per attempt, default 2 (1 = constant).
+        jitter: fraction randomised, 0–1, default 0 (deterministic).
+        rng: random source (default: the ``random`` module).
+
+    Returns:
+        Seconds, ≥ 0.
+    """
+    exponent = min(max(0.0, attempt - 1), _MAX_EXPONENT)
+    try:
+        grown = base * math.pow(factor, exponent)
+    except OverflowError:
+        grown = math.inf
+    raw = max(0.0, min(cap, grown))
+    if not jitter:
+        return raw
+    r = rng.random() if rng is not None else random.random()
+    return raw * (1 - jitter) + raw * jitter * r
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +153,10 @@ class RetryPolicy:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1).
 
         Capped exponential: ``min(cap, base * 2**(attempt-1))``, of which the ``jitter``
-        fraction is random.
+        fraction is random (:func:`backoff_delay`).
         """
-        raw = min(self.backoff_cap, self.backoff_base * (2.0 ** max(0, attempt - 1)))
-        r = rng.random() if rng is not None else random.random()
-        return raw * (1 - self.jitter) + raw * self.jitter * r
+        return backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap,
+                             jitter=self.jitter, rng=rng)
 
     @classmethod
     def none(cls) -> RetryPolicy:

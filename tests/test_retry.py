@@ -22,7 +22,7 @@ from flowapi import (
     ServiceUnavailableError,
     SessionExpiredError,
 )
-from flowapi._retry import MAX_SERVER_WAIT, Decision, classify, parse_retry_after
+from flowapi._retry import MAX_SERVER_WAIT, Decision, backoff_delay, classify, parse_retry_after
 
 NOW = datetime(2026, 5, 19, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -153,3 +153,39 @@ def test_budget_degrades_to_slow_not_storm() -> None:
     for _ in range(3):
         budget.take(now + 1000)
     assert budget.wait_time(now + 1000) > 0
+
+
+@pytest.mark.parametrize(("attempt", "kwargs", "expected"), [
+    (1, {"base": 0.5}, 0.5),
+    (3, {"base": 0.5}, 2.0),
+    (4, {"base": 0.5, "cap": 3.0}, 3.0),
+    (3, {"base": 2.0, "factor": 1.5}, 4.5),
+    (2.5, {"base": 1.0}, 2.0 ** 1.5),  # fractional steps (the poll schedule)
+    (10_000, {"base": 1.0}, 2.0 ** 64),  # a long streak never overflows
+    (0, {"base": 1.0}, 1.0),
+])
+def test_one_backoff_formula(attempt: float, kwargs: dict[str, float], expected: float) -> None:
+    assert backoff_delay(attempt, **kwargs) == pytest.approx(expected)
+
+
+def test_every_backoff_goes_through_the_one_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RetryPolicy, the lanes' load-balanced retry delay and PollPolicy growth (issue 11)."""
+    import flowapi._lanes
+    import flowapi._polling
+    import flowapi._retry
+    from flowapi import PollPolicy
+    from flowapi._lanes import Lanes
+
+    calls: list[str] = []
+
+    def spy(attempt: float, **kwargs: float) -> float:
+        calls.append("x")
+        return 1.0
+
+    for module in (flowapi._retry, flowapi._lanes, flowapi._polling):
+        monkeypatch.setattr(module, "backoff_delay", spy)
+    RetryPolicy().backoff(2)
+    PollPolicy().next_delay(3)
+    lb = RateLimitError("x", status_code=429, scope="account", retry_at=NOW + 3600)
+    assert Lanes().park(lb, None, None, NOW) == NOW + 1.0
+    assert len(calls) == 3
