@@ -311,3 +311,20 @@ async def test_load_balanced_429s_cost_one_get_accounts_not_one_each() -> None:
             await one()
         gets = [r for r in fake.requests if r.route == "GET accounts"]
         assert len(gets) == 1
+
+
+# -- 11. one of each: loopback check, error translation ---------------------------------------------
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("localhost", True), ("LOCALHOST.", True), ("127.0.0.1", True), ("127.8.9.10", True),
+    ("[::1]", True), ("::ffff:127.0.0.1", True), ("10.0.0.1", False), ("example.com", False),
+    ("localhost.example.com", False), ("0.0.0.0", False), ("::", False)])
+def test_one_loopback_check(host: str, loopback: bool) -> None:
+    import flowapi.resources.media
+    import flowapi.webhooks
+    from flowapi._urls import is_loopback
+
+    assert is_loopback(host) is loopback
+    # the webhook receiver, base URLs and media downloads share it
+    assert flowapi.webhooks.is_loopback is is_loopback
+    assert flowapi.resources.media.is_loopback is is_loopback
