@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 __all__ = ["atomic_write_stream", "safe_filename"]
@@ -38,8 +38,12 @@ def safe_filename(name: str, *, suffix: str = "") -> str:
     return stem + clean_suffix
 
 
-async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes]) -> int:
+async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes], *,
+                              check: Callable[[Path], None] | None = None) -> int:
     """Write ``chunks`` to a temp file beside ``path``, fsync, then rename into place.
+
+    ``check``, if given, is called with the temp file's path after it is complete and
+    before the rename; an exception from it aborts the write (nothing at ``path``).
 
     A crash or error leaves no partial file at ``path`` (the temp file is removed). The file
     gets the usual mode for new files (``0o666`` minus the umask), like ``open()`` would:
@@ -59,6 +63,8 @@ async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes]) -> int:
                 written += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
+        if check is not None:
+            check(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import aiohttp
 
 from flowapi._errors import APIConnectionError, APITimeoutError, DownloadError, FlowError
+from flowapi._media_policy import RefusedAddressError
 
 __all__ = ["TRANSPORT_ERRORS", "redact", "scrubbed_cause", "translate_client_error"]
 
@@ -71,8 +72,9 @@ def translate_client_error(exc: BaseException, *, method: str, url: str, connect
     Returns:
         :class:`~flowapi.APITimeoutError` (connect: ``request_sent=False``; idle-read or
         total: ``True``), :class:`~flowapi.APIConnectionError` (cannot connect:
-        ``request_sent=False``; broke afterwards: ``True``) or, with ``download=True`` and a
-        payload error, :class:`~flowapi.DownloadError`.
+        ``request_sent=False``; broke afterwards: ``True``) or, with ``download=True``, a
+        :class:`~flowapi.DownloadError` for a payload error (retryable) or a host whose
+        addresses the media policy refuses (not retryable).
     """
     where = f"{method} {url}"
     err: FlowError
@@ -88,6 +90,9 @@ def translate_client_error(exc: BaseException, *, method: str, url: str, connect
         err = APITimeoutError(f"{where}: did not complete within its deadline{limit} (total "
                               "timeout); the server is too slow or trickling", method=method,
                               url=url, request_sent=True)
+    elif download and isinstance(exc, aiohttp.ClientConnectorError) \
+            and isinstance(exc.os_error, RefusedAddressError):
+        err = DownloadError(f"refusing to download from {url!r}: {exc.os_error}", url=url)
     elif isinstance(exc, aiohttp.ClientConnectorError):
         err = APIConnectionError(redact(f"{where}: cannot connect ({exc.os_error}); check the "
                                         "network or the URL", token),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from flowapi._clock import run_within
 from flowapi._errors import JobFailedError, JobTimeoutError, is_content_policy
 from flowapi._retry import backoff_delay
 
@@ -195,7 +196,16 @@ async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, cloc
                     jobid=jobid, last_status=last_status)
             delay = min(delay, remaining)
         await clock.sleep(delay)
-        job = await get(jobid)
+        if deadline is None:
+            job = await get(jobid)
+        else:  # the deadline holds while the read is in flight too
+            done, answer = await run_within(clock, deadline - clock.now(), lambda: get(jobid))
+            if not done or answer is None:
+                raise JobTimeoutError(
+                    f"job {jobid} still {last_status or 'unknown'} at the {timeout}s deadline "
+                    "(the last read did not answer in time); it may still finish: call "
+                    "flow.jobs.wait(jobid) again later", jobid=jobid, last_status=last_status)
+            job = answer
         polls += 1
         last_status = job.status
         log.debug("poll %d of %s: %s", polls, jobid, job.status)

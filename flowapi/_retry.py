@@ -212,7 +212,8 @@ class RetryBudget:
         self.spent += 1
 
 
-def classify(error: BaseException, *, submit: bool, same_429_retries: int = 0) -> Decision:
+def classify(error: BaseException, *, submit: bool, same_429_retries: int = 0,
+             moderated_500: bool = False) -> Decision:
     """Decide what to do with a failed attempt.
 
     Args:
@@ -222,6 +223,10 @@ def classify(error: BaseException, *, submit: bool, same_429_retries: int = 0) -
         same_429_retries: for a 429, how many times this call already retried after a 429
             of the same reason (the reason's ``inline_retries`` in
             :data:`flowapi._rate_limits.RATE_LIMIT_RULES` caps it).
+        moderated_500: the endpoint documents a 500 with the Google error envelope as a
+            definite answer (POST images › 500: "generated images were moderated"); such a
+            500 is raised, not ambiguous. A 500 without that JSON body (a proxy's page) stays
+            ambiguous.
 
     Returns:
         :class:`Decision`.
@@ -251,7 +256,9 @@ def classify(error: BaseException, *, submit: bool, same_429_retries: int = 0) -
             # lane, seconds later. The caller or the watcher parks it.
             return Decision.RAISE
     if isinstance(error, APIStatusError):
-        if (submit and 500 <= error.status_code <= 599
+        documented = (moderated_500 and error.status_code == 500 and error.body is not None
+                      and error.body.error is not None and not isinstance(error.body.error, str))
+        if (submit and 500 <= error.status_code <= 599 and not documented
                 and error.status_code not in _SUBMIT_DEFINITE_5XX):
             return Decision.AMBIGUOUS
         allowed = _SUBMIT_RETRYABLE_STATUSES if submit else _RETRYABLE_STATUSES

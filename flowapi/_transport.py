@@ -46,6 +46,7 @@ from flowapi._errors import (
     status_hint,
 )
 from flowapi._lanes import Lanes
+from flowapi._media_policy import MediaPolicy
 from flowapi._net_errors import TRANSPORT_ERRORS, redact, translate_client_error
 from flowapi._rate_limits import rate_limit_rule
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
@@ -108,8 +109,8 @@ def _iso(t: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Network timeouts in seconds. There is no total timeout: a slow but live transfer
-    is fine, a stalled one is not.
+    """Network timeouts in seconds. The idle-read timeouts catch a stalled server; the total
+    timeouts catch one that trickles a byte now and then (each request's overall deadline).
 
     Attributes:
         connect: to open a connection (TCP + TLS), default 15.
@@ -118,12 +119,20 @@ class Timeouts:
             server holds the request until the media is ready (up to 600 s, then 408);
             default 660.
         download_read: idle-read timeout for media downloads, default 60.
+        total: the most one API request (one attempt: connect, send, read) may take,
+            default 900 (above a synchronous generation's 600 s server-side wait);
+            ``None`` for no limit. A retry starts a new attempt.
+        download_total: the most one media download may take, redirects included,
+            default ``None`` (no limit: a 2 GiB video on a slow link is legitimate; the
+            idle-read timeout still applies). Per call: ``media.download(total_timeout=)``.
     """
 
     connect: float = 15.0
     read: float = 60.0
     generation_read: float = 660.0
     download_read: float = 60.0
+    total: float | None = 900.0
+    download_total: float | None = None
 
 
 def encode_email(email: str) -> str:
@@ -152,15 +161,23 @@ class Transport:
         retry: see :class:`~flowapi.RetryPolicy`.
         budget: the session's shared :class:`~flowapi.RetryBudget`.
         clock: time source.
-        max_response_bytes: size cap for a response body, default 16 MiB (calls that
-            return base64 media raise it per call).
+        max_response_bytes: size cap for a response body after decompression, default
+            16 MiB (calls that return base64 media raise it per call).
+        media_http: the aiohttp session for media downloads (its resolver enforces
+            ``media_policy``); default ``http``.
+        media_policy: where media downloads may go, default the strictest
+            :class:`~flowapi._media_policy.MediaPolicy`.
     """
 
     def __init__(self, *, http: aiohttp.ClientSession, base_url: URL, token: str,
                  user_agent: str, timeouts: Timeouts, retry: RetryPolicy,
                  budget: RetryBudget, clock: Clock,
-                 max_response_bytes: int = 16 * 1024 * 1024) -> None:
+                 max_response_bytes: int = 16 * 1024 * 1024,
+                 media_http: aiohttp.ClientSession | None = None,
+                 media_policy: MediaPolicy | None = None) -> None:
         self.http = http
+        self.media_http = media_http if media_http is not None else http
+        self.media_policy = media_policy if media_policy is not None else MediaPolicy()
         self.base_url = base_url
         self._token = token
         self.user_agent = user_agent
@@ -196,11 +213,13 @@ class Transport:
         params: Mapping[str, str] | None = None,
         submit: bool = False,
         read_timeout: float | None = None,
+        total_timeout: float | None = None,
         max_bytes: int | None = None,
         email: str | None = None,
         model: str | None = None,
         reply_ref: str | None = None,
         retry: RetryPolicy | None = None,
+        moderated_500: bool = False,
     ) -> T:
         """Send a request, retrying per policy, and decode the 2xx body as ``response_type``.
 
@@ -215,11 +234,16 @@ class Transport:
             submit: ``True`` for requests that spend credits (generation POSTs): only
                 retried when the server certainly did not take them.
             read_timeout: idle-read timeout override, seconds.
+            total_timeout: overall deadline of each attempt, seconds (default
+                ``Timeouts.total``; the smaller of the two applies).
             max_bytes: response size cap override, bytes.
             email: the account the request targets (for rate-limit scopes).
             model: the model the request targets (for rate-limit scopes).
             reply_ref: the ``replyRef`` marker sent (reported on ambiguous failures).
             retry: per-call retry policy override.
+            moderated_500: the endpoint documents a 500 with the Google error envelope as
+                a definite answer (POST images: the images were moderated), so such a 500
+                is raised as :class:`~flowapi.ServerError` rather than ambiguous.
 
         Raises:
             APIStatusError: (a subclass) for a non-2xx response that is not retried.
@@ -252,7 +276,8 @@ class Transport:
                 if submit:
                     self._check_lane(lane, model, method, url)
                 result = await self._once(method, url, headers, body, response_type,
-                                          read_timeout=read_timeout, max_bytes=max_bytes,
+                                          read_timeout=read_timeout,
+                                          total_timeout=total_timeout, max_bytes=max_bytes,
                                           email=lane, model=model)
                 if submit and _async_without_jobid(json, result):
                     raise ResponseValidationError(
@@ -264,7 +289,8 @@ class Transport:
                     await self._note_refusal(exc, lane, model)
                 reason_429 = exc.reason if isinstance(exc, RateLimitError) else None
                 decision = classify(exc, submit=submit,
-                                    same_429_retries=retries_429.get(reason_429, 0))
+                                    same_429_retries=retries_429.get(reason_429, 0),
+                                    moderated_500=moderated_500)
                 if decision is Decision.AMBIGUOUS:
                     log.debug("%s %s: ambiguous submit (%s); not retrying", method, url,
                               type(exc).__name__)
@@ -389,8 +415,10 @@ class Transport:
 
     async def _once(self, method: str, url: URL, headers: Mapping[str, str],
                     body: bytes | None, response_type: type[T], *, read_timeout: float | None,
-                    max_bytes: int | None, email: str | None, model: str | None) -> T:
-        timeout = aiohttp.ClientTimeout(total=None, connect=None,
+                    total_timeout: float | None, max_bytes: int | None, email: str | None,
+                    model: str | None) -> T:
+        total = _smaller(total_timeout, self.timeouts.total)
+        timeout = aiohttp.ClientTimeout(total=total, connect=None,
                                         sock_connect=self.timeouts.connect,
                                         sock_read=read_timeout or self.timeouts.read)
         cap = max_bytes or self.max_response_bytes
@@ -410,7 +438,7 @@ class Transport:
             # holds the Authorization header) must not become the __context__
             failure = translate_client_error(
                 exc, method=method, url=str(url), connect=self.timeouts.connect,
-                read=read_timeout or self.timeouts.read, token=self._token)
+                read=read_timeout or self.timeouts.read, total=total, token=self._token)
         if failure is not None:
             raise failure
         log.debug("%s %s → %d (%d bytes)", method, url, status, len(raw))
@@ -504,6 +532,13 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, url:
                 "refusing to read it", method=method, url=str(url), status_code=resp.status)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _smaller(a: float | None, b: float | None) -> float | None:
+    """The smaller of two optional limits (``None`` = no limit)."""
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
 
 
 def _async_without_jobid(body: Any, result: Any) -> bool:

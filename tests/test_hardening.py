@@ -7,8 +7,11 @@ Each section reproduces one item of the issue with a tiny server on loopback
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
+import zlib
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -16,14 +19,19 @@ from aiohttp import web
 
 from flowapi import (
     AmbiguousSubmitError,
+    APITimeoutError,
     CaptchaServiceError,
+    DownloadError,
     FlowError,
     FlowSession,
+    JobTimeoutError,
     RateLimitError,
+    ResponseValidationError,
     RetryBudget,
     RetryPolicy,
     ServiceUnavailableError,
     SessionExpiredError,
+    Timeouts,
     VideoParams,
 )
 from flowapi._retry import MAX_SERVER_WAIT
@@ -43,7 +51,7 @@ def _json(status: int, body: object, headers: dict[str, str] | None = None) -> w
                         headers=headers)
 
 
-# -- 1. a 5xx on a generation POST is not a definite failure -------------------------------------
+# -- 1. a 5xx on a generation POST is not a definite failure -----------------------------------
 
 @pytest.mark.parametrize("status", [500, 520, 522, 524, 501])
 @pytest.mark.parametrize("call", ["submit", "extend", "images"])
@@ -102,7 +110,7 @@ async def test_transient_503_is_retried_not_ambiguous() -> None:
             await flow.jobs.submit(VideoParams(prompt="q"))
 
 
-# -- 9. advice that matches the docs -------------------------------------------------------------
+# -- 9. advice that matches the docs -----------------------------------------------------------
 
 async def test_captcha_service_failure_says_not_to_retry() -> None:
     async with FakeFlowServer(time_scale=TIME_SCALE) as fake, \
@@ -115,7 +123,7 @@ async def test_captcha_service_failure_says_not_to_retry() -> None:
         assert "balance" in text and "key" in text and "do not retry" in text
 
 
-# -- 4. a hostile Retry-After / retryAfter never crashes a call ------------------------------------
+# -- 4. a hostile Retry-After / retryAfter never crashes a call --------------------------------
 
 HOSTILE_WAITS = [("1e300", ""), ("99999999999999999999", ""), ("-5", ""), ("garbage", ""),
                  ("Fri, 31 Dec 9999 23:59:59 GMT", ""), ("", "9999-12-31T23:59:59Z"),
@@ -152,7 +160,7 @@ async def test_hostile_retry_after_is_clamped_not_a_crash(header: str, body: str
             assert again.value.retry_at is None or again.value.retry_at <= now + 2e5
 
 
-# -- 3. the token is unreachable from any exception ----------------------------------------------
+# -- 3. the token is unreachable from any exception --------------------------------------------
 
 async def _garbage_status(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await read_request(reader)
@@ -216,7 +224,7 @@ def test_a_token_that_cannot_be_a_header_is_refused_without_quoting_it(bad: str)
     assert not any(bad in t or bad.split(":")[1] in t for t in reachable(info.value))
 
 
-# -- 8. retries that spend captcha solves or hit closed doors --------------------------------------
+# -- 8. retries that spend captcha solves or hit closed doors ----------------------------------
 
 def _quota_429(reason: str, retry_after: str | None = "1") -> web.Response:
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
@@ -313,18 +321,236 @@ async def test_load_balanced_429s_cost_one_get_accounts_not_one_each() -> None:
         assert len(gets) == 1
 
 
-# -- 11. one of each: loopback check, error translation ---------------------------------------------
+# -- 11. one of each: loopback check, error translation ----------------------------------------
 
 @pytest.mark.parametrize(("host", "loopback"), [
     ("localhost", True), ("LOCALHOST.", True), ("127.0.0.1", True), ("127.8.9.10", True),
     ("[::1]", True), ("::ffff:127.0.0.1", True), ("10.0.0.1", False), ("example.com", False),
     ("localhost.example.com", False), ("0.0.0.0", False), ("::", False)])
 def test_one_loopback_check(host: str, loopback: bool) -> None:
-    import flowapi.resources.media
+    import flowapi._media_policy
     import flowapi.webhooks
     from flowapi._urls import is_loopback
 
     assert is_loopback(host) is loopback
     # the webhook receiver, base URLs and media downloads share it
     assert flowapi.webhooks.is_loopback is is_loopback
-    assert flowapi.resources.media.is_loopback is is_loopback
+    assert flowapi._media_policy.is_loopback is is_loopback
+
+
+# -- 2. no SSRF through media URLs -------------------------------------------------------------
+
+MP4 = (Path(__file__).resolve().parents[1] / "flowapi" / "testing" / "media"
+       / "sample.mp4").read_bytes()
+JPEG = (Path(__file__).resolve().parents[1] / "flowapi" / "testing" / "media"
+        / "thumb.jpg").read_bytes()
+GIF = (Path(__file__).resolve().parents[1] / "flowapi" / "testing" / "media"
+       / "sample.gif").read_bytes()
+
+
+@pytest.mark.parametrize("url", [
+    "https://169.254.169.254/latest/meta-data/", "https://10.0.0.7/x.mp4",
+    "https://192.168.1.1/x.mp4", "https://[fd00:ec2::254]/x", "https://[::ffff:10.0.0.1]/x",
+    "https://100.100.100.200/x", "https://0.0.0.0/x", "https://127.0.0.1/x.mp4",
+    "https://localhost/x.mp4", "http://127.0.0.1/x.mp4", "https://[::1]/x",
+    "https://224.0.0.1/x"])
+async def test_media_urls_to_internal_addresses_are_refused(url: str, tmp_path: Path) -> None:
+    async with FlowSession(TOKEN, base_url="https://api.example.invalid/v1/google-flow/") as flow:
+        with pytest.raises(DownloadError, match="refusing") as info:
+            await flow.media.download(url, tmp_path / "x.mp4")
+        assert not info.value.retryable
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_public_name_resolving_to_loopback_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowapi._media_policy
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=MP4, content_type="video/mp4")
+
+    async with hostile_api(handler) as server:
+        port = int(server.origin.rsplit(":", 1)[1])
+
+        class Rebinding:  # what a hostile DNS answers for its own name
+            async def resolve(self, host: str, port: int = 0,
+                              family: int = 0) -> list[dict[str, object]]:
+                return [{"hostname": host, "host": "127.0.0.1", "port": port,
+                         "family": 2, "proto": 0, "flags": 0}]
+
+            async def close(self) -> None:
+                pass
+
+        monkeypatch.setattr(flowapi._media_policy, "DefaultResolver", Rebinding)
+        async with FlowSession(TOKEN, base_url="https://api.example.invalid/") as flow:
+            with pytest.raises(DownloadError, match="refusing"):
+                await flow.media.download(f"https://evil.example:{port}/x.mp4",
+                                          tmp_path / "x.mp4")
+        assert server.requests == []
+
+
+@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/",
+                                    "https://10.0.0.1/x.mp4", "file:///etc/passwd",
+                                    "https://[::ffff:127.0.0.1]:1/x"])
+async def test_every_redirect_hop_is_checked(target: str, tmp_path: Path) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": target})
+
+    async with hostile_api(handler) as server:
+        # the session talks to a loopback API, so the first loopback hop is allowed...
+        async with FlowSession(TOKEN, base_url=server.base_url) as flow:
+            if "127.0.0.1" in target:
+                return  # ...and so is a loopback target (nothing to refuse here)
+            with pytest.raises(DownloadError, match="refusing"):
+                await flow.media.download(f"{server.origin}/x.mp4", tmp_path / "x.mp4")
+        assert len(server.requests) == 1
+
+
+async def test_redirects_are_capped(tmp_path: Path) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        n = int(request.query.get("n", "0"))
+        return web.Response(status=302, headers={"Location": f"/x.mp4?n={n + 1}"})
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url) as flow:
+        with pytest.raises(DownloadError, match="redirects"):
+            await flow.media.download(f"{server.origin}/x.mp4", tmp_path / "x.mp4")
+        assert len(server.requests) == 6
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_allow_list_admits_internal_mirrors() -> None:
+    flow = FlowSession(TOKEN, media_allowlist=["10.20.0.0/16", "media.corp.example"])
+    assert flow.media_policy.check_url("https://10.20.3.4/v.mp4").host == "10.20.3.4"
+    with pytest.raises(DownloadError):
+        flow.media_policy.check_url("https://10.21.3.4/v.mp4")
+    assert flow.media_policy.host_allowed("MEDIA.corp.example.")
+
+
+async def test_the_fake_media_origin_still_downloads(tmp_path: Path) -> None:
+    async with FakeFlowServer(time_scale=TIME_SCALE) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+        job = await flow.jobs.wait((await flow.jobs.submit(VideoParams(prompt="p"))).jobid)
+        path = await flow.media.download(job.media[0], tmp_path / "v.mp4")
+        assert path.read_bytes()[4:8] == b"ftyp"
+
+
+# -- 6. compressed bodies ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_compressed_media_download_correctly(encoding: str, tmp_path: Path) -> None:
+    packed = gzip.compress(MP4) if encoding == "gzip" else zlib.compress(MP4)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=packed, headers={"Content-Encoding": encoding,
+                                                  "Content-Type": "video/mp4"})
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url) as flow:
+        path = await flow.media.download(f"{server.origin}/v.mp4", tmp_path / "v.mp4")
+        assert path.read_bytes() == MP4
+
+
+async def test_a_decompression_bomb_hits_the_response_cap() -> None:
+    bomb = gzip.compress(b"{\"jobid\": \"" + b" " * (64 * 1024 * 1024), compresslevel=9)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip",
+                                                "Content-Type": "application/json"})
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url, retry=RetryPolicy.none()) as flow:
+        with pytest.raises(ResponseValidationError, match="cap"):
+            await flow.jobs.get("j1")
+
+
+def test_aiohttp_floor_has_the_decompression_fixes() -> None:
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '"aiohttp>=3.13.3' in text
+
+
+# -- 10. truncated media are never a success ---------------------------------------------------
+
+def _cut(data: bytes) -> bytes:
+    return data[: len(data) * 2 // 3]
+
+
+async def _unsized(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   body: bytes) -> None:
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                 b"Connection: close\r\n\r\n" + body)
+    await writer.drain()
+
+
+async def _chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   body: bytes) -> None:
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+    await writer.drain()
+
+
+@pytest.mark.parametrize("framing", [_unsized, _chunked])
+@pytest.mark.parametrize(("name", "data"), [("v.mp4", MP4), ("t.jpg", JPEG), ("i.png", PNG),
+                                            ("a.gif", GIF)])
+async def test_truncated_media_without_a_length_is_an_error(framing: Any, name: str,
+                                                            data: bytes, tmp_path: Path) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await framing(reader, writer, _cut(data))
+
+    async with raw_tcp(serve) as origin, \
+            FlowSession(TOKEN, base_url=f"{origin}/v1/google-flow/") as flow:
+        with pytest.raises(DownloadError, match="not whole") as info:
+            await flow.media.download(f"{origin}/{name}", tmp_path / name)
+        assert info.value.retryable
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "data"), [("v.mp4", MP4), ("t.jpg", JPEG), ("i.png", PNG),
+                                            ("a.gif", GIF), ("x.bin", b"\x00" * 1000)])
+async def test_whole_media_without_a_length_is_saved(name: str, data: bytes,
+                                                     tmp_path: Path) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _unsized(reader, writer, data)
+
+    async with raw_tcp(serve) as origin, \
+            FlowSession(TOKEN, base_url=f"{origin}/v1/google-flow/") as flow:
+        path = await flow.media.download(f"{origin}/{name}", tmp_path / name)
+        assert path.read_bytes() == data
+
+
+# -- 5. deadlines hold -------------------------------------------------------------------------
+
+async def _trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 100000\r\n\r\n")
+    while True:  # one byte at a time, never silent long enough for the idle-read timeout
+        writer.write(b" ")
+        await writer.drain()
+        await asyncio.sleep(0.01)
+
+
+async def test_a_trickling_server_hits_the_total_timeout() -> None:
+    async with raw_tcp(_trickle) as origin, \
+            FlowSession(TOKEN, base_url=f"{origin}/v1/google-flow/",
+                        timeouts=Timeouts(read=5.0, total=0.3),
+                        retry=RetryPolicy.none()) as flow:
+        with pytest.raises(APITimeoutError, match="total timeout"):
+            await flow.jobs.get("j1")
+
+
+async def test_jobs_wait_honours_its_deadline_against_a_slow_server() -> None:
+    async with FakeFlowServer(time_scale=TIME_SCALE) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+        job = await flow.jobs.submit(VideoParams(prompt="p"))
+        # every read takes 2,000 simulated seconds; the job is done after ~100
+        fake.set_faults(Faults(rules=[FaultRule("slow", delay=2000.0,
+                                                route="GET jobs/{jobid}")]))
+        start = fake.clock.now()
+        with pytest.raises(JobTimeoutError):
+            await flow.jobs.wait(job.jobid, timeout=300.0)
+        # raised at the deadline, not when the slow read finally answered (simulated time:
+        # the two are 1,700 simulated seconds apart)
+        assert fake.clock.now() - start < 1500.0
