@@ -23,6 +23,7 @@ takes host names (``"media.corp.example"``) and networks (``"10.20.0.0/16"``).
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from flowapi._errors import DownloadError
 from flowapi._urls import is_loopback
 
 __all__ = ["MediaPolicy", "RefusedAddressError", "SafeResolver", "shown_url"]
+
+#: Host names made only of numbers (``2130706433``, ``127.1``, ``0x7f.0.0.1``).
+_NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+))*", re.I)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -146,6 +150,10 @@ class MediaPolicy:
             raise DownloadError(f"refusing to download from {shown!r}: only https:// media "
                                 "URLs are accepted", url=shown)
         address = _parse_ip(host)
+        if address is None and _NUMERIC_HOST.fullmatch(host.rstrip(".")):
+            # 2130706433, 127.1, 0x7f.0.0.1: resolvers read these as IPv4 addresses
+            raise DownloadError(f"refusing to download from {shown!r}: a non-canonical IP "
+                                "address", url=shown)
         if loopback_host and address is None and not self.allow_loopback \
                 and not self.host_allowed(host):
             raise DownloadError(f"refusing to download from {shown!r}: a loopback host",

@@ -353,7 +353,8 @@ GIF = (Path(__file__).resolve().parents[1] / "flowapi" / "testing" / "media"
     "https://192.168.1.1/x.mp4", "https://[fd00:ec2::254]/x", "https://[::ffff:10.0.0.1]/x",
     "https://100.100.100.200/x", "https://0.0.0.0/x", "https://127.0.0.1/x.mp4",
     "https://localhost/x.mp4", "http://127.0.0.1/x.mp4", "https://[::1]/x",
-    "https://224.0.0.1/x"])
+    "https://224.0.0.1/x", "https://2130706433/x", "https://127.1/x",
+    "https://0x7f.0.0.1/x"])
 async def test_media_urls_to_internal_addresses_are_refused(url: str, tmp_path: Path) -> None:
     async with FlowSession(TOKEN, base_url="https://api.example.invalid/v1/google-flow/") as flow:
         with pytest.raises(DownloadError, match="refusing") as info:
