@@ -47,6 +47,7 @@ from flowapi._errors import (
 )
 from flowapi._files import safe_filename
 from flowapi._journal import Journal, JournalEntry
+from flowapi._media_policy import MediaPolicy
 from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
 from flowapi._polling import PollPolicy
 from flowapi._retry import RetryBudget, RetryPolicy
@@ -103,6 +104,7 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "MediaItem",
+    "MediaPolicy",
     "NoEligibleAccountError",
     "NotFoundError",
     "Outcome",
