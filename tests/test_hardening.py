@@ -555,3 +555,15 @@ async def test_jobs_wait_honours_its_deadline_against_a_slow_server() -> None:
         # raised at the deadline, not when the slow read finally answered (simulated time:
         # the two are 1,700 simulated seconds apart)
         assert fake.clock.now() - start < 1500.0
+
+
+async def test_an_encoding_that_was_not_asked_for_is_refused(tmp_path: Path) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        assert request.headers["Accept-Encoding"] == "gzip, deflate"
+        return web.Response(body=b"\x00" * 100, headers={"Content-Encoding": "snappy-ish"})
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url) as flow:
+        with pytest.raises(DownloadError, match="Content-Encoding"):
+            await flow.media.download(f"{server.origin}/v.mp4", tmp_path / "v.mp4")
+    assert list(tmp_path.iterdir()) == []

@@ -46,6 +46,8 @@ MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Content-Encoding values that mean "the bytes are the file" (Content-Length is its size).
 _IDENTITY = frozenset({"", "identity"})
+#: Content-Encoding values aiohttp always decodes (others need optional packages).
+_DECODED = frozenset({"gzip", "x-gzip", "deflate"})
 
 
 def check_media_url(url: str | URL, policy: MediaPolicy | None = None) -> URL:
@@ -110,7 +112,7 @@ class Media(Resource):
         total = total_timeout if total_timeout is not None else timeouts.download_total
         timeout = aiohttp.ClientTimeout(total=total, sock_connect=timeouts.connect,
                                         sock_read=read)
-        headers = {"User-Agent": self._t.user_agent}
+        headers = {"User-Agent": self._t.user_agent, "Accept-Encoding": "gzip, deflate"}
         http = self._t.media_http
         shown = shown_url(url)
         failure: FlowError | None = None
@@ -148,6 +150,10 @@ class Media(Resource):
                                 "~6-24 h; fetch the job again (flow.jobs.get) for fresh "
                                 "URLs", url=shown, status=resp.status, retryable=True)
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in _IDENTITY and encoding not in _DECODED:
+            raise DownloadError(f"GET {shown}: unsupported Content-Encoding {encoding[:40]!r} "
+                                "(asked for gzip, deflate or none)", url=shown,
+                                status=resp.status)
         # Content-Length counts the encoded bytes; aiohttp hands us decoded ones
         expected = resp.content_length if encoding in _IDENTITY else None
         if expected is not None and expected > max_bytes:
