@@ -22,6 +22,7 @@ from flowapi import (
     ServiceUnavailableError,
     SessionExpiredError,
 )
+from flowapi._errors import RateLimitScope
 from flowapi._retry import MAX_SERVER_WAIT, Decision, backoff_delay, classify, parse_retry_after
 
 NOW = datetime(2026, 5, 19, 12, 0, 0, tzinfo=UTC).timestamp()
@@ -189,3 +190,40 @@ def test_every_backoff_goes_through_the_one_formula(monkeypatch: pytest.MonkeyPa
     lb = RateLimitError("x", status_code=429, scope="account", retry_at=NOW + 3600)
     assert Lanes().park(lb, None, None, NOW) == NOW + 1.0
     assert len(calls) == 3
+
+
+def _rl(reason: str | None, scope: RateLimitScope,
+        retry_at: float | None = NOW + 5) -> RateLimitError:
+    return RateLimitError("x", reason=reason, scope=scope, retry_at=retry_at)
+
+
+@pytest.mark.parametrize(("error", "submit", "done", "decision"), [
+    # daily quotas: never inline, even with a short Retry-After
+    (_rl("PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED", "model"), True, 0, Decision.RAISE),
+    (_rl("PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED_UPGRADEABLE", "model"), True, 0,
+     Decision.RAISE),
+    (_rl("PUBLIC_ERROR_USER_QUOTA_REACHED", "account"), False, 0, Decision.RAISE),
+    # a low captcha score: once (each try is a paid captcha solve)
+    (_rl("PUBLIC_ERROR_UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC", "request"), True, 0, Decision.RETRY),
+    (_rl("PUBLIC_ERROR_UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC", "request"), True, 1, Decision.RAISE),
+    # throttled: inline only with the server's Retry-After, uploads included
+    (_rl("PUBLIC_ERROR_USER_REQUESTS_THROTTLED", "account"), True, 3, Decision.RETRY),
+    (_rl("PUBLIC_ERROR_USER_REQUESTS_THROTTLED", "account", None), False, 0, Decision.RAISE),
+    (_rl(None, "request", None), False, 0, Decision.RETRY),
+])
+def test_classify_429_reasons(error: RateLimitError, submit: bool, done: int,
+                              decision: Decision) -> None:
+    assert classify(error, submit=submit, same_429_retries=done) is decision
+
+
+def test_the_documented_images_500_is_definite_a_proxy_500_is_not() -> None:
+    from flowapi.types._base import decode
+    from flowapi.types.errors import ErrorBody
+
+    envelope = decode(ErrorBody, b'{"error": {"code": 500, "message": "Internal error '
+                                 b'encountered.", "status": "INTERNAL"}}')
+    documented = ServerError("x", status_code=500, body=envelope)
+    proxy_page = ServerError("x", status_code=500, text="<html>500</html>")
+    assert classify(documented, submit=True, moderated_500=True) is Decision.RAISE
+    assert classify(proxy_page, submit=True, moderated_500=True) is Decision.AMBIGUOUS
+    assert classify(documented, submit=True) is Decision.AMBIGUOUS  # POST videos
