@@ -28,7 +28,8 @@ import aiohttp
 from flowapi._errors import APIConnectionError, APITimeoutError, DownloadError, FlowError
 from flowapi._media_policy import RefusedAddressError
 
-__all__ = ["TRANSPORT_ERRORS", "redact", "scrubbed_cause", "translate_client_error"]
+__all__ = ["TRANSPORT_ERRORS", "redact", "redact_bytes", "scrubbed_cause",
+           "translate_client_error"]
 
 #: What aiohttp (and asyncio timeouts) raise for network failures.
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutError)
@@ -43,6 +44,14 @@ def redact(text: str, token: str | None) -> str:
     if token and len(token) >= _MIN_SECRET and token in text:
         return text.replace(token, "***")
     return text
+
+
+def redact_bytes(raw: bytes, token: str | None) -> bytes:
+    """:func:`redact` for raw bytes (response bodies)."""
+    secret = token.encode() if token else b""
+    if len(secret) >= _MIN_SECRET and secret in raw:
+        return raw.replace(secret, b"***")
+    return raw
 
 
 def scrubbed_cause(exc: BaseException, token: str | None = None) -> BaseException:

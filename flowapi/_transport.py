@@ -47,7 +47,7 @@ from flowapi._errors import (
 )
 from flowapi._lanes import Lanes
 from flowapi._media_policy import MediaPolicy
-from flowapi._net_errors import TRANSPORT_ERRORS, redact, translate_client_error
+from flowapi._net_errors import TRANSPORT_ERRORS, redact, redact_bytes, translate_client_error
 from flowapi._rate_limits import rate_limit_rule
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
 from flowapi.types._base import decode, encoder
@@ -121,7 +121,8 @@ class Timeouts:
         download_read: idle-read timeout for media downloads, default 60.
         total: the most one API request (one attempt: connect, send, read) may take,
             default 900 (above a synchronous generation's 600 s server-side wait);
-            ``None`` for no limit. A retry starts a new attempt.
+            ``None`` for no limit. A retry starts a new attempt. Raise it to upload a
+            100 MB video over a link slower than ~1 Mbit/s.
         download_total: the most one media download may take, redirects included,
             default ``None`` (no limit: a 2 GiB video on a slow link is legitimate; the
             idle-read timeout still applies). Per call: ``media.download(total_timeout=)``.
@@ -448,10 +449,7 @@ class Transport:
 
     def _redact_bytes(self, raw: bytes) -> bytes:
         """``raw`` with every occurrence of the token replaced by ``***`` (error texts)."""
-        token = self._token.encode()
-        if len(token) < 8 or token not in raw:
-            return raw
-        return raw.replace(token, b"***")
+        return redact_bytes(raw, self._token)
 
     def _decode(self, response_type: type[T], raw: bytes, method: str, url: URL,
                 status: int | None = None) -> T:
