@@ -567,3 +567,22 @@ async def test_an_encoding_that_was_not_asked_for_is_refused(tmp_path: Path) -> 
         with pytest.raises(DownloadError, match="Content-Encoding"):
             await flow.media.download(f"{server.origin}/v.mp4", tmp_path / "v.mp4")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("header", ["1e300", "Fri, 31 Dec 9999 23:59:59 GMT", "garbage"])
+async def test_a_hostile_retry_after_does_not_crash_the_watcher(header: str) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return _quota_429("PUBLIC_ERROR_USER_REQUESTS_THROTTLED", retry_after=header)
+
+    async with hostile_api(handler) as server, \
+            FlowSession(TOKEN, base_url=server.base_url,
+                        retry=RetryPolicy(max_inline_wait=0.0)) as flow:
+        async with flow.watch() as watcher:
+            await watcher.submit(VideoParams(prompt="p", email="a@gmail.com"), key="k")
+            with anyio.fail_after(5):
+                while server.count("POST", "/videos") == 0:
+                    await anyio.sleep(0.01)
+            for _ in range(5):  # let the watcher handle the 429 (park the lane)
+                await anyio.sleep(0.01)
+            # leaving the block early: the job stays parked; nothing crashed
+        assert server.count("POST", "/videos") == 1
