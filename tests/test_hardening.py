@@ -586,3 +586,40 @@ async def test_a_hostile_retry_after_does_not_crash_the_watcher(header: str) -> 
                 await anyio.sleep(0.01)
             # leaving the block early: the job stays parked; nothing crashed
         assert server.count("POST", "/videos") == 1
+
+
+def test_a_hostile_retry_after_does_not_crash_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from flowapi.cli import main
+
+    class Hostile(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body = json.dumps({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+                                         "details": [{"reason":
+                                                      "PUBLIC_ERROR_USER_REQUESTS_THROTTLED"}]},
+                               "retryAfter": "9999-12-31T23:59:59Z"}).encode()
+            self.send_response(429)
+            self.send_header("Retry-After", "1e300")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = main(["videos", "create", "--prompt", "p", "--email", "a@gmail.com",
+                     "--base-url", f"http://127.0.0.1:{server.server_address[1]}/v1/google-flow/",
+                     "--token", TOKEN])
+    finally:
+        server.shutdown()
+        server.server_close()
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "429" in captured.err and "Traceback" not in captured.err
