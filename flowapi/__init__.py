@@ -47,6 +47,7 @@ from flowapi._errors import (
     SessionExpiredError,
 )
 from flowapi._files import safe_filename
+from flowapi._media_policy import MediaPolicy
 from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
 from flowapi._polling import PollPolicy
 from flowapi._retry import RetryBudget, RetryPolicy
@@ -115,6 +116,7 @@ __all__ = [
     "JournalError",
     "JournalLockedError",
     "MediaItem",
+    "MediaPolicy",
     "MemoryJournal",
     "NoEligibleAccountError",
     "NotFoundError",

@@ -13,11 +13,14 @@ benchmarks can run simulated time faster than real time.
 from __future__ import annotations
 
 import time
-from typing import Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import anyio
 
-__all__ = ["Clock", "RealClock", "ScaledClock"]
+__all__ = ["Clock", "RealClock", "ScaledClock", "run_within"]
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -90,3 +93,37 @@ class ScaledClock:
 
     def __repr__(self) -> str:
         return f"ScaledClock(time_scale={self.time_scale!r}, anchor={self.anchor!r})"
+
+
+async def run_within(clock: Clock, seconds: float,
+                     fn: Callable[[], Awaitable[T]]) -> tuple[bool, T | None]:
+    """Run ``fn()`` but give up after ``seconds`` of ``clock`` time (a deadline that holds
+    even while a request is in flight, e.g. against a server that trickles its answer).
+
+    Returns:
+        ``(True, result)`` when ``fn`` finished in time, ``(False, None)`` when the deadline
+        passed first (``fn`` is cancelled).
+
+    Raises:
+        Exception: whatever ``fn`` raised (re-raised as is, not in an exception group).
+    """
+    results: list[T] = []
+    errors: list[Exception] = []
+    async with anyio.create_task_group() as tg:
+        async def work() -> None:
+            try:
+                results.append(await fn())
+            except Exception as exc:  # re-raised below, outside the task group
+                errors.append(exc)
+            finally:
+                tg.cancel_scope.cancel()
+
+        async def timer() -> None:
+            await clock.sleep(seconds)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(work)
+        tg.start_soon(timer)
+    if errors:
+        raise errors[0]
+    return (True, results[0]) if results else (False, None)

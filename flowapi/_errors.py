@@ -21,7 +21,8 @@
     │   └── AmbiguousSubmitError   the submit may have been accepted
     ├── JobError ── JobFailedError .job .reason
     │            └── JobTimeoutError(…, TimeoutError)
-    └── RecordedFailureError .category .jobid   an earlier run's failure, from the journal
+    ├── RecordedFailureError .category .jobid   an earlier run's failure, from the journal
+    └── DownloadError .url .status .retryable   a media download failed
 
 Every message says what happened and what to do next. No message, repr or attribute
 holds the API token: the transport redacts response bodies before they get here.
@@ -30,7 +31,9 @@ holds the API token: the transport redacts response bodies before they get here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from flowapi._rate_limits import RATE_LIMIT_RULES, RateLimitScope
 
 if TYPE_CHECKING:
     from flowapi.types.errors import ErrorBody
@@ -47,6 +50,7 @@ __all__ = [
     "CaptchaRejectedError",
     "CaptchaServiceError",
     "ContentPolicyError",
+    "DownloadError",
     "FlowError",
     "InvalidParamsError",
     "JobError",
@@ -68,40 +72,11 @@ __all__ = [
     "error_for_status",
 ]
 
-RateLimitScope = Literal["account", "model", "request", "all"]
-"""What a 429 parks: the whole ``account``, one ``model`` on one account, just this
-``request``, or ``all`` accounts (``no_eligible_account``)."""
-
 #: Content-policy reasons (POST /videos › Responses › 400; POST /images › 400).
 CONTENT_POLICY_MARKERS = ("PUBLIC_ERROR_UNSAFE_GENERATION", "UNSAFE", "TRUMP_FACE", "MINOR",
                           "PROMINENT_PEOPLE", "CHILD", "SEXUAL", "VIOLENCE", "FINISH_REASON_INPUT")
 CAPTCHA_QUALITY_PREFIX = "captcha_quality:"
 CAPTCHA_SERVICE_PREFIX = "Captcha service failed:"
-
-#: Rate-limit reasons → (scope, what to do). POST /videos/extend › 429 cooldown table.
-RATE_LIMIT_REASONS: Mapping[str, tuple[RateLimitScope, str]] = {
-    "PUBLIC_ERROR_USER_REQUESTS_THROTTLED": (
-        "account",
-        "Google throttles this account's concurrency: run fewer parallel generations per "
-        "account; it is parked for ~30 min",
-    ),
-    "PUBLIC_ERROR_USER_QUOTA_REACHED": (
-        "account",
-        "this account hit its overall Flow quota: add accounts with POST /accounts or omit "
-        "`email` to load-balance; it is parked for ~30 min",
-    ),
-    "PUBLIC_ERROR_PER_MODEL_DAILY_QUOTA_REACHED": (
-        "model",
-        "this account hit the model's daily quota: switch model or wait for the reset at "
-        "UTC midnight",
-    ),
-    "PUBLIC_ERROR_UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC": (
-        "request",
-        "the captcha token scored low (a captcha-provider issue): configure more providers "
-        "via POST /accounts/captcha-providers and use captchaOrder, or raise captchaRetry; "
-        "retry in ~60 s",
-    ),
-}
 
 
 class FlowError(Exception):
@@ -383,6 +358,25 @@ class AmbiguousSubmitError(APIError):
         self.cause = cause
 
 
+class DownloadError(FlowError):
+    """A media download failed: refused URL, HTTP error, truncated body or size cap.
+
+    Attributes:
+        url: the URL without its query string (signed URLs carry credentials).
+        status: the HTTP status, if a response arrived.
+        retryable: ``True`` when trying again may work: the body was cut short, or the
+            signed URL answered 4xx/5xx (for 4xx, fetch the job again for fresh URLs).
+            ``False`` for a refused URL or a body over ``max_bytes``.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int | None = None,
+                 retryable: bool = False) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+        self.retryable = retryable
+
+
 class JobError(FlowError):
     """A job ended without a usable result.
 
@@ -504,10 +498,22 @@ def is_content_policy(reason: str | None) -> bool:
     return reason is not None and any(m in reason for m in CONTENT_POLICY_MARKERS)
 
 
-def status_hint(status: int, reason: str | None) -> str:
-    """What to do next for a status/reason, from the docs' guidance."""
-    if reason is not None and reason in RATE_LIMIT_REASONS:
-        return RATE_LIMIT_REASONS[reason][1]
+#: POST /videos › 503 and POST /videos/extend › 503: "the issue is with your captcha provider
+#: (check API key and balance) rather than Google — don't retry until the provider is back".
+CAPTCHA_SERVICE_HINT = (
+    "the captcha provider failed, not Google: check its API key and balance (GET "
+    "/accounts/captcha-providers, fix with POST /accounts/captcha-providers) and do not retry "
+    "until the provider works again")
+
+
+def status_hint(status: int, reason: str | None, error_text: str = "") -> str:
+    """What to do next for a status/reason (and, for a 503, the ``error`` text), from the
+    docs' guidance."""
+    if status == 503 and error_text.lstrip().lower().startswith(
+            CAPTCHA_SERVICE_PREFIX.lower()):
+        return CAPTCHA_SERVICE_HINT
+    if reason is not None and reason in RATE_LIMIT_RULES:
+        return RATE_LIMIT_RULES[reason].hint
     if is_content_policy(reason):
         return ("the content was moderated; rephrase the prompt, change references or model, "
                 "or resubmit (moderation varies between attempts)")
@@ -535,7 +541,8 @@ def error_for_status(status: int, *, method: str, url: str, error_text: str,
     what = error_text or f"HTTP {status}"
     if reason and reason not in what:
         what = f"{what} [{reason}]"
-    message = f"{method} {url} → {status}: {what}. Next: {status_hint(status, reason)}."
+    message = (f"{method} {url} → {status}: {what}. "
+               f"Next: {status_hint(status, reason, error_text)}.")
     kwargs: dict[str, Any] = {
         "status_code": status, "method": method, "url": url, "reason": reason, "body": body,
         "text": text, "headers": headers,

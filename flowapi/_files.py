@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 __all__ = ["atomic_write_stream", "safe_filename"]
@@ -38,18 +38,23 @@ def safe_filename(name: str, *, suffix: str = "") -> str:
     return stem + clean_suffix
 
 
-async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes]) -> int:
+async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes], *,
+                              check: Callable[[Path], None] | None = None) -> int:
     """Write ``chunks`` to a temp file beside ``path``, fsync, then rename into place.
 
+    ``check``, if given, is called with the temp file's path after it is complete and
+    before the rename; an exception from it aborts the write (nothing at ``path``).
+
     A crash or error leaves no partial file at ``path`` (the temp file is removed). The file
-    gets the usual mode for new files (``0o666`` minus the umask), like ``open()`` would.
+    gets the usual mode for new files (``0o666`` minus the umask), like ``open()`` would:
+    the temp file is created with mode ``0o666`` and the kernel applies the umask. The
+    process umask is never read or changed (toggling it races with other threads).
 
     Returns:
         Bytes written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    tmp = Path(tmp_name)
+    fd, tmp = _create_temp(path)
     written = 0
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -58,7 +63,8 @@ async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes]) -> int:
                 written += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        if check is not None:
+            check(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -66,8 +72,14 @@ async def atomic_write_stream(path: Path, chunks: AsyncIterator[bytes]) -> int:
     return written
 
 
-def _umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """Create ``.{name}.{random}.part`` beside ``path`` (exclusive, mode ``0o666`` minus the
+    umask); returns its descriptor and path."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) \
+        | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue

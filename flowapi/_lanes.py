@@ -4,13 +4,16 @@ A lane is keyed by ``(account, model)`` where either part may be ``"*"``; reques
 an account (load-balanced by the server) use the pseudo-account ``"~lb"``:
 
 * scope ``account`` (THROTTLED, USER_QUOTA: ~30 min) parks ``(email, "*")``;
-* scope ``model`` (PER_MODEL_DAILY_QUOTA: until UTC midnight) parks ``(email, model)``;
+* scope ``model`` (PER_MODEL_DAILY_QUOTA[_UPGRADEABLE]: until UTC midnight) parks
+  ``(email, model)``;
 * scope ``all`` (``no_eligible_account``) parks ``("~lb", model)`` — the load balancer has
   no eligible account for that model — and every ``(email, model)`` of its ``skipReasons``;
 * scope ``request`` (low captcha score) parks nothing: only that submission waits.
 
-The cooldown is the 429's ``retry_at`` (the later of ``Retry-After`` and ``retryAfter``),
-``default_cooldown`` when it has none; a ``retry_at`` already past parks nothing.
+The scope of each reason comes from the one table :data:`flowapi._rate_limits.RATE_LIMIT_RULES`.
+The cooldown is the 429's ``retry_at`` (the later of ``Retry-After`` and ``retryAfter``);
+when it has none, the next UTC midnight for a daily quota, else ``default_cooldown``; a
+``retry_at`` already past parks nothing.
 
 Which account a 429 belongs to: the request's ``email``, else the account the 429 names
 (:attr:`~flowapi.RateLimitError.email`: the transport fills it in from the references'
@@ -45,6 +48,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowapi._errors import RateLimitError, SessionExpiredError
+from flowapi._rate_limits import next_utc_midnight, rate_limit_rule
+from flowapi._retry import backoff_delay
 
 __all__ = ["ANY", "LB", "Lanes", "Park"]
 
@@ -201,7 +206,12 @@ class Lanes:
             return hint if hint is not None else now + self.request_cooldown
         if hint is not None and hint <= now:
             return now  # the server dates the end of the cooldown in the past: go ahead
-        until = hint if hint is not None else now + self.default_cooldown
+        if hint is not None:
+            until = hint
+        elif rate_limit_rule(error.reason).daily:
+            until = next_utc_midnight(now)  # a daily quota: nothing succeeds before
+        else:
+            until = now + self.default_cooldown
         if scope == "all":
             self._park((LB, model or ANY), Park(until, reason, scope))
             for skip_email, skip_reason, skip_model in getattr(error, "skip_reasons", ()):
@@ -215,7 +225,7 @@ class Lanes:
             # answered and routes the next request to a healthy one.
             self._lb_strikes += 1
             self._open.discard(ANY)
-            delay = self.lb_retry_delay * 2.0 ** min(self._lb_strikes - 1, 16)
+            delay = backoff_delay(self._lb_strikes, base=self.lb_retry_delay)
             return min(until, now + delay)
         lane_model = (model or ANY) if scope == "model" else ANY
         park = Park(until, reason, scope)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from flowapi._clock import run_within
 from flowapi._errors import JobFailedError, JobTimeoutError, is_content_policy
+from flowapi._retry import backoff_delay
 
 if TYPE_CHECKING:
     from flowapi._clock import Clock
@@ -129,9 +131,11 @@ class PollPolicy:
             if elapsed < late_at:
                 return self._jittered(min(self.max_interval, self.interval), rng)
             steps = (elapsed - late_at) / max(self.interval, 1e-9)
-            base = min(self.max_interval, self.interval * self.growth ** min(steps, 64.0))
+            base = backoff_delay(steps + 1, base=self.interval, cap=self.max_interval,
+                                 factor=self.growth)
             return self._jittered(base, rng)
-        base = min(self.max_interval, self.interval * self.growth ** max(0, polls - 1))
+        base = backoff_delay(polls, base=self.interval, cap=self.max_interval,
+                             factor=self.growth)
         return self._jittered(base, rng)
 
     def _jittered(self, value: float, rng: random.Random | None) -> float:
@@ -192,7 +196,16 @@ async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, cloc
                     jobid=jobid, last_status=last_status)
             delay = min(delay, remaining)
         await clock.sleep(delay)
-        job = await get(jobid)
+        if deadline is None:
+            job = await get(jobid)
+        else:  # the deadline holds while the read is in flight too
+            done, answer = await run_within(clock, deadline - clock.now(), lambda: get(jobid))
+            if not done or answer is None:
+                raise JobTimeoutError(
+                    f"job {jobid} still {last_status or 'unknown'} at the {timeout}s deadline "
+                    "(the last read did not answer in time); it may still finish: call "
+                    "flow.jobs.wait(jobid) again later", jobid=jobid, last_status=last_status)
+            job = answer
         polls += 1
         last_status = job.status
         log.debug("poll %d of %s: %s", polls, jobid, job.status)

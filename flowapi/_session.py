@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -12,6 +13,7 @@ from yarl import URL
 
 from flowapi._clock import Clock, RealClock
 from flowapi._errors import FlowError
+from flowapi._media_policy import MediaPolicy, SafeResolver
 from flowapi._polling import PollPolicy
 from flowapi._retry import RetryBudget, RetryPolicy
 from flowapi._transport import Timeouts, Transport
@@ -73,9 +75,14 @@ class FlowSession:
             moves faster than SDKs).
         poll: default :class:`~flowapi.PollPolicy` for :meth:`Jobs.wait` and watchers.
         connection_limit: most simultaneous connections, default 64.
+        media_allowlist: host names (``"media.corp.example"``) and networks
+            (``"10.20.0.0/16"``) media downloads may reach although they are private —
+            for internal mirrors. Default none: downloads go only to public addresses
+            over ``https`` (``http``/loopback only when ``base_url`` itself is loopback).
 
     Raises:
-        FlowError: no token was given and ``USEAPI_TOKEN`` is unset.
+        FlowError: no token was given and ``USEAPI_TOKEN`` is unset, or it holds whitespace,
+            control or non-ASCII characters (the message never quotes it).
         ValueError: an unsafe ``base_url``.
     """
 
@@ -84,13 +91,21 @@ class FlowSession:
                  retry_budget: RetryBudget | None = None, user_agent: str | None = None,
                  http_session: aiohttp.ClientSession | None = None, clock: Clock | None = None,
                  validate: bool = True, poll: PollPolicy | None = None,
-                 connection_limit: int = 64) -> None:
+                 connection_limit: int = 64, media_allowlist: Iterable[str] = ()) -> None:
         token = token if token is not None else os.environ.get(_TOKEN_ENV)
         if not token:
             raise FlowError(f"no API token: pass FlowSession(token=...) or set {_TOKEN_ENV} "
                             "(see https://useapi.net/docs/start-here/setup-useapi)")
+        if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+            # an HTTP header cannot carry it, and aiohttp's error would quote it
+            raise FlowError("the API token contains whitespace, control or non-ASCII "
+                            "characters; copy it again from https://useapi.net (it is not "
+                            "shown here)")
         self._token = token
         self.base_url = check_base_url(base_url)
+        self.media_policy = MediaPolicy.build(base_url=self.base_url,
+                                              allowlist=list(media_allowlist))
+        """Where media downloads may go (see ``media_allowlist``)."""
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.retry_budget = retry_budget or RetryBudget()
@@ -101,6 +116,7 @@ class FlowSession:
         self.connection_limit = connection_limit
         self._external_http = http_session
         self._http: aiohttp.ClientSession | None = None
+        self._media_http: aiohttp.ClientSession | None = None
         self._transport: Transport | None = None
         self._resources: dict[str, Any] = {}
 
@@ -119,10 +135,19 @@ class FlowSession:
             http = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                          trust_env=False)
         self._http = http
+        # media downloads get their own pool: its resolver refuses non-public addresses,
+        # it never carries cookies or the token, and ignores proxy environment variables
+        media_connector = aiohttp.TCPConnector(limit=self.connection_limit,
+                                               keepalive_timeout=30.0,
+                                               resolver=SafeResolver(self.media_policy))
+        self._media_http = aiohttp.ClientSession(connector=media_connector,
+                                                 cookie_jar=aiohttp.DummyCookieJar(),
+                                                 trust_env=False)
         self._transport = Transport(http=http, base_url=self.base_url, token=self._token,
                                     user_agent=self.user_agent, timeouts=self.timeouts,
                                     retry=self.retry, budget=self.retry_budget,
-                                    clock=self.clock)
+                                    clock=self.clock, media_http=self._media_http,
+                                    media_policy=self.media_policy)
         t = self._transport
         self._resources = {
             "accounts": Accounts(t, self), "captcha": Captcha(t, self),
@@ -139,8 +164,11 @@ class FlowSession:
     async def aclose(self) -> None:
         """Close the HTTP session (unless it was passed in). Idempotent."""
         http, self._http = self._http, None
+        media_http, self._media_http = self._media_http, None
         self._transport = None
         self._resources = {}
+        if media_http is not None:
+            await media_http.close()
         if http is not None and self._external_http is None:
             await http.close()
 

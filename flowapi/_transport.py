@@ -27,17 +27,16 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
+import anyio
 import msgspec
 from yarl import URL
 
 from flowapi._clock import Clock
 from flowapi._errors import (
-    RATE_LIMIT_REASONS,
     AmbiguousSubmitError,
-    APIConnectionError,
     APIError,
     APIStatusError,
-    APITimeoutError,
+    FlowError,
     RateLimitError,
     RateLimitScope,
     ResponseValidationError,
@@ -47,6 +46,9 @@ from flowapi._errors import (
     status_hint,
 )
 from flowapi._lanes import Lanes
+from flowapi._media_policy import MediaPolicy
+from flowapi._net_errors import TRANSPORT_ERRORS, redact, redact_bytes, translate_client_error
+from flowapi._rate_limits import rate_limit_rule
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
 from flowapi.types._base import decode, encoder
 from flowapi.types.errors import ErrorBody
@@ -60,8 +62,6 @@ T = TypeVar("T")
 #: Characters left as-is in raw id segments (RFC 3986 pchar minus nothing the API uses).
 _RAW_ID_SAFE = ":@*!$&'()+,;=-._~"
 _TEXT_LIMIT = 4000
-#: Shortest string treated as a secret by the redaction (real tokens are much longer).
-_MIN_SECRET = 8
 #: ``user:{uid}-email:{hex}-image:…`` (supplement §1.3: the account email, hex-encoded).
 _REF_EMAIL = re.compile(r"^user:\d+-email:([0-9a-fA-F]{2,512})-")
 #: Seconds a ``GET /accounts`` answer is reused to tell "the only account".
@@ -100,13 +100,17 @@ def routed_email(email: str | None, body: Any) -> str | None:
 
 
 def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Unix time ``t`` as ``YYYY-MM-DDTHH:MM:SSZ`` (any float: never raises)."""
+    try:
+        return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return f"unix time {t:.0f}"
 
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Network timeouts in seconds. There is no total timeout: a slow but live transfer
-    is fine, a stalled one is not.
+    """Network timeouts in seconds. The idle-read timeouts catch a stalled server; the total
+    timeouts catch one that trickles a byte now and then (each request's overall deadline).
 
     Attributes:
         connect: to open a connection (TCP + TLS), default 15.
@@ -115,12 +119,21 @@ class Timeouts:
             server holds the request until the media is ready (up to 600 s, then 408);
             default 660.
         download_read: idle-read timeout for media downloads, default 60.
+        total: the most one API request (one attempt: connect, send, read) may take,
+            default 900 (above a synchronous generation's 600 s server-side wait);
+            ``None`` for no limit. A retry starts a new attempt. Raise it to upload a
+            100 MB video over a link slower than ~1 Mbit/s.
+        download_total: the most one media download may take, redirects included,
+            default ``None`` (no limit: a 2 GiB video on a slow link is legitimate; the
+            idle-read timeout still applies). Per call: ``media.download(total_timeout=)``.
     """
 
     connect: float = 15.0
     read: float = 60.0
     generation_read: float = 660.0
     download_read: float = 60.0
+    total: float | None = 900.0
+    download_total: float | None = None
 
 
 def encode_email(email: str) -> str:
@@ -137,14 +150,6 @@ def encode_id(value: str) -> str:
     return quote(value, safe=_RAW_ID_SAFE)
 
 
-def redact(text: str, token: str | None) -> str:
-    """Replace every occurrence of ``token`` in ``text`` with ``***`` (tokens shorter than 8
-    characters are not real API tokens and are left alone, so they cannot mangle text)."""
-    if token and len(token) >= _MIN_SECRET and token in text:
-        return text.replace(token, "***")
-    return text
-
-
 class Transport:
     """Sends requests to the API origin and returns decoded models.
 
@@ -157,15 +162,23 @@ class Transport:
         retry: see :class:`~flowapi.RetryPolicy`.
         budget: the session's shared :class:`~flowapi.RetryBudget`.
         clock: time source.
-        max_response_bytes: size cap for a response body, default 16 MiB (calls that
-            return base64 media raise it per call).
+        max_response_bytes: size cap for a response body after decompression, default
+            16 MiB (calls that return base64 media raise it per call).
+        media_http: the aiohttp session for media downloads (its resolver enforces
+            ``media_policy``); default ``http``.
+        media_policy: where media downloads may go, default the strictest
+            :class:`~flowapi._media_policy.MediaPolicy`.
     """
 
     def __init__(self, *, http: aiohttp.ClientSession, base_url: URL, token: str,
                  user_agent: str, timeouts: Timeouts, retry: RetryPolicy,
                  budget: RetryBudget, clock: Clock,
-                 max_response_bytes: int = 16 * 1024 * 1024) -> None:
+                 max_response_bytes: int = 16 * 1024 * 1024,
+                 media_http: aiohttp.ClientSession | None = None,
+                 media_policy: MediaPolicy | None = None) -> None:
         self.http = http
+        self.media_http = media_http if media_http is not None else http
+        self.media_policy = media_policy if media_policy is not None else MediaPolicy()
         self.base_url = base_url
         self._token = token
         self.user_agent = user_agent
@@ -178,7 +191,8 @@ class Transport:
         self.requests_sent = 0
         self.lanes = Lanes()
         """Session-wide lane guard for generation requests (see the module docstring)."""
-        self._accounts: tuple[float, list[str]] | None = None
+        self._accounts: tuple[float, list[str] | None] | None = None
+        self._accounts_lock = anyio.Lock()
 
     def __repr__(self) -> str:
         return f"Transport(base_url={str(self.base_url)!r})"
@@ -200,11 +214,13 @@ class Transport:
         params: Mapping[str, str] | None = None,
         submit: bool = False,
         read_timeout: float | None = None,
+        total_timeout: float | None = None,
         max_bytes: int | None = None,
         email: str | None = None,
         model: str | None = None,
         reply_ref: str | None = None,
         retry: RetryPolicy | None = None,
+        moderated_500: bool = False,
     ) -> T:
         """Send a request, retrying per policy, and decode the 2xx body as ``response_type``.
 
@@ -219,11 +235,16 @@ class Transport:
             submit: ``True`` for requests that spend credits (generation POSTs): only
                 retried when the server certainly did not take them.
             read_timeout: idle-read timeout override, seconds.
+            total_timeout: overall deadline of each attempt, seconds (default
+                ``Timeouts.total``; the smaller of the two applies).
             max_bytes: response size cap override, bytes.
             email: the account the request targets (for rate-limit scopes).
             model: the model the request targets (for rate-limit scopes).
             reply_ref: the ``replyRef`` marker sent (reported on ambiguous failures).
             retry: per-call retry policy override.
+            moderated_500: the endpoint documents a 500 with the Google error envelope as
+                a definite answer (POST images: the images were moderated), so such a 500
+                is raised as :class:`~flowapi.ServerError` rather than ambiguous.
 
         Raises:
             APIStatusError: (a subclass) for a non-2xx response that is not retried.
@@ -249,13 +270,15 @@ class Transport:
         lane = routed_email(email, json) if submit else None
         start = self.clock.now()
         attempt = 0
+        retries_429: dict[str | None, int] = {}  # inline retries after a 429, per reason
         while True:
             attempt += 1
             try:
                 if submit:
                     self._check_lane(lane, model, method, url)
                 result = await self._once(method, url, headers, body, response_type,
-                                          read_timeout=read_timeout, max_bytes=max_bytes,
+                                          read_timeout=read_timeout,
+                                          total_timeout=total_timeout, max_bytes=max_bytes,
                                           email=lane, model=model)
                 if submit and _async_without_jobid(json, result):
                     raise ResponseValidationError(
@@ -265,7 +288,10 @@ class Transport:
             except APIError as exc:
                 if submit:
                     await self._note_refusal(exc, lane, model)
-                decision = classify(exc, submit=submit)
+                reason_429 = exc.reason if isinstance(exc, RateLimitError) else None
+                decision = classify(exc, submit=submit,
+                                    same_429_retries=retries_429.get(reason_429, 0),
+                                    moderated_500=moderated_500)
                 if decision is Decision.AMBIGUOUS:
                     log.debug("%s %s: ambiguous submit (%s); not retrying", method, url,
                               type(exc).__name__)
@@ -283,6 +309,8 @@ class Transport:
                     raise
                 log.debug("%s %s: attempt %d failed (%s); retrying in %.2fs", method, url,
                           attempt, type(exc).__name__, wait)
+                if isinstance(exc, RateLimitError):
+                    retries_429[reason_429] = retries_429.get(reason_429, 0) + 1
                 await self.clock.sleep(wait)
 
     # -- the lane guard of generation requests -------------------------------------------
@@ -336,20 +364,30 @@ class Transport:
                     self.lanes.kill(None, _stopped(exc, account))
 
     async def _only_account(self) -> str | None:
-        """The only configured healthy account (``GET /accounts``, cached), or ``None``."""
+        """The only configured healthy account (``GET /accounts``), or ``None``.
+
+        One ``GET /accounts`` per ``_ACCOUNTS_TTL`` seconds at most, however many 429/596
+        answers arrive: concurrent callers wait for the one request in flight, and a failed
+        listing is remembered too (as "unknown") instead of being retried on every refusal.
+        """
         from flowapi.types.accounts import AccountSummary
 
-        now = self.clock.now()
-        if self._accounts is None or now - self._accounts[0] > _ACCOUNTS_TTL:
-            try:
-                listing = await self.request("GET", ("accounts",), dict[str, AccountSummary],
-                                             retry=RetryPolicy.none())
-            except APIError as exc:
-                log.debug("cannot list accounts to scope a refusal (%s)", exc)
-                return None
-            self._accounts = (now, [e for e, a in listing.items() if a.is_healthy])
-        healthy = self._accounts[1]
-        return healthy[0] if len(healthy) == 1 else None
+        async with self._accounts_lock:
+            now = self.clock.now()
+            if self._accounts is None or now - self._accounts[0] > _ACCOUNTS_TTL:
+                healthy: list[str] | None
+                try:
+                    listing = await self.request("GET", ("accounts",),
+                                                 dict[str, AccountSummary],
+                                                 retry=RetryPolicy.none())
+                except APIError as exc:
+                    log.debug("cannot list accounts to scope a refusal (%s)", exc)
+                    healthy = None
+                else:
+                    healthy = [e for e, a in listing.items() if a.is_healthy]
+                self._accounts = (now, healthy)
+            known = self._accounts[1]
+        return known[0] if known is not None and len(known) == 1 else None
 
     def _wait_before_retry(self, exc: APIError, attempt: int, policy: RetryPolicy,
                            start: float) -> float | None:
@@ -378,37 +416,32 @@ class Transport:
 
     async def _once(self, method: str, url: URL, headers: Mapping[str, str],
                     body: bytes | None, response_type: type[T], *, read_timeout: float | None,
-                    max_bytes: int | None, email: str | None, model: str | None) -> T:
-        timeout = aiohttp.ClientTimeout(total=None, connect=None,
+                    total_timeout: float | None, max_bytes: int | None, email: str | None,
+                    model: str | None) -> T:
+        total = _smaller(total_timeout, self.timeouts.total)
+        timeout = aiohttp.ClientTimeout(total=total, connect=None,
                                         sock_connect=self.timeouts.connect,
                                         sock_read=read_timeout or self.timeouts.read)
         cap = max_bytes or self.max_response_bytes
         self.requests_sent += 1
+        failure: FlowError | None = None
+        raw, status, resp_headers = b"", 0, {}
         try:
             async with self.http.request(method, url, data=body, headers=headers,
                                          timeout=timeout, allow_redirects=False,
                                          ssl=True) as resp:
                 raw = await _read_capped(resp, cap, method, url)
                 status = resp.status
-                resp_headers = {k: v for k, v in resp.headers.items()}
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(f"{method} {url}: connect timed out after "
-                                  f"{self.timeouts.connect:.0f}s; check the network or "
-                                  "base_url", method=method, url=str(url),
-                                  request_sent=False) from exc
-        except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
-            raise APITimeoutError(f"{method} {url}: no data for "
-                                  f"{read_timeout or self.timeouts.read:.0f}s (idle-read "
-                                  "timeout)", method=method, url=str(url),
-                                  request_sent=True) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(f"{method} {url}: cannot connect ({exc.os_error}); "
-                                     "check the network or base_url", method=method,
-                                     url=str(url), request_sent=False) from exc
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"{method} {url}: connection broke: "
-                                     f"{type(exc).__name__}: {exc}", method=method,
-                                     url=str(url), request_sent=True) from exc
+                # a hostile server may echo the Authorization header back
+                resp_headers = {k: redact(v, self._token) for k, v in resp.headers.items()}
+        except TRANSPORT_ERRORS as exc:
+            # raised below, outside this block: aiohttp's exception (its request_info
+            # holds the Authorization header) must not become the __context__
+            failure = translate_client_error(
+                exc, method=method, url=str(url), connect=self.timeouts.connect,
+                read=read_timeout or self.timeouts.read, total=total, token=self._token)
+        if failure is not None:
+            raise failure
         log.debug("%s %s → %d (%d bytes)", method, url, status, len(raw))
         if 200 <= status < 300:
             return self._decode(response_type, raw, method, url, status)
@@ -416,10 +449,7 @@ class Transport:
 
     def _redact_bytes(self, raw: bytes) -> bytes:
         """``raw`` with every occurrence of the token replaced by ``***`` (error texts)."""
-        token = self._token.encode()
-        if len(token) < _MIN_SECRET or token not in raw:
-            return raw
-        return raw.replace(token, b"***")
+        return redact_bytes(raw, self._token)
 
     def _decode(self, response_type: type[T], raw: bytes, method: str, url: URL,
                 status: int | None = None) -> T:
@@ -462,11 +492,7 @@ class Transport:
                 reason = "no_eligible_account"
         extra: dict[str, Any] = {}
         if status == 429:
-            scope: RateLimitScope = "request"
-            if reason is not None and reason in RATE_LIMIT_REASONS:
-                scope = RATE_LIMIT_REASONS[reason][0]
-            elif reason == "no_eligible_account":
-                scope = "all"
+            scope: RateLimitScope = rate_limit_rule(reason).scope
             extra = {
                 "retry_at": parse_retry_after(headers.get("Retry-After"), retry_after_body,
                                               now=self.clock.time()),
@@ -504,6 +530,13 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, url:
                 "refusing to read it", method=method, url=str(url), status_code=resp.status)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _smaller(a: float | None, b: float | None) -> float | None:
+    """The smaller of two optional limits (``None`` = no limit)."""
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
 
 
 def _async_without_jobid(body: Any, result: Any) -> bool:

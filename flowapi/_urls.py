@@ -10,13 +10,22 @@ __all__ = ["check_base_url", "is_loopback"]
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` is ``localhost`` or a loopback IP (127.0.0.0/8, ::1)."""
-    if host == "localhost":
+    """Whether ``host`` is ``localhost`` (any case, optional trailing dot) or a loopback IP
+    literal (127.0.0.0/8, ``::1``, IPv4-mapped ``::ffff:127.x``; brackets allowed).
+
+    The ONE loopback check of flowapi (base URLs, media downloads, the webhook receiver's
+    bind address). It looks at the name only; :mod:`flowapi._safe_resolver` checks what a
+    media host resolves to."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(name)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def check_base_url(base_url: str | URL) -> URL:

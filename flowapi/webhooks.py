@@ -44,7 +44,6 @@ print request paths, and the path carries the token.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 import secrets
@@ -54,6 +53,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 from yarl import URL
 
+from flowapi._urls import is_loopback
 from flowapi._webhook_asgi import ASGIReceive, ASGIScope, ASGISend, run_asgi
 from flowapi._webhook_core import (
     CALLBACK_PATH_PREFIX,
@@ -286,7 +286,7 @@ class WebhookReceiver:
         The server has no access log (paths carry the token) and answers 404 on every
         other path. It stops when the block exits.
         """
-        if not _is_loopback(host) and not allow_public:
+        if not is_loopback(host) and not allow_public:
             raise ValueError(f"refusing to bind the webhook receiver to non-loopback host "
                              f"{host!r}; pass allow_public=True (and front it with TLS)")
         if host in _WILDCARD_HOSTS and public_url is None:
@@ -313,11 +313,3 @@ class WebhookReceiver:
         finally:
             await runner.cleanup()
 
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

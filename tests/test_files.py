@@ -64,3 +64,23 @@ async def test_atomic_write_leaves_nothing_on_error(tmp_path: Path) -> None:
         await atomic_write_stream(other, bad())
     assert not other.exists()
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.bin"]
+
+
+@pytest.mark.anyio
+async def test_atomic_write_never_touches_the_process_umask(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Toggling the umask races with other threads creating files (issue 11 §7)."""
+    reference = tmp_path / "reference"
+    reference.write_bytes(b"")  # open() applies the umask: the mode a new file should get
+
+    def no_umask(mask: int) -> int:
+        raise AssertionError("os.umask called: it changes the mode of other threads' files")
+
+    monkeypatch.setattr(os, "umask", no_umask)
+
+    async def data() -> AsyncIterator[bytes]:
+        yield b"x"
+
+    target = tmp_path / "out.bin"
+    await atomic_write_stream(target, data())
+    assert target.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777

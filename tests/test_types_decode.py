@@ -527,7 +527,7 @@ def test_all_operations_failed_reason() -> None:
             RateLimitReason.PER_MODEL_DAILY_QUOTA_REACHED_UPGRADEABLE,
             "model",
         ),
-        ("post-videos__429__no-eligible-account", RateLimitReason.NO_ELIGIBLE_ACCOUNT, "model"),
+        ("post-videos__429__no-eligible-account", RateLimitReason.NO_ELIGIBLE_ACCOUNT, "all"),
     ],
 )
 def test_rate_limit_reasons(name: str, reason: RateLimitReason, scope: str) -> None:

@@ -23,7 +23,10 @@ class Images(Resource):
         Raises:
             InvalidParamsError: a documented rule is broken (nothing sent).
             APIStatusError: 400 (validation, content policy), 403 captcha, 429, 500
-                moderated, 503, 596.
+                moderated (the documented JSON body), 503, 596.
+            AmbiguousSubmitError: any other 5xx (e.g. a proxy's 500 page, Cloudflare's
+                520/522/524) or a broken connection after sending: the images may have been
+                generated and charged.
         """
         p = build_params(ImageParams, params, fields)
         if self._session.validate:
@@ -33,7 +36,7 @@ class Images(Resource):
         model = body.get("model")
         return await self._t.request("POST", ("images",), ImageResult, json=body, submit=True,
                                      read_timeout=self._t.timeouts.generation_read,
-                                     max_bytes=_BIG_BODY,
+                                     max_bytes=_BIG_BODY, moderated_500=True,
                                      email=email if isinstance(email, str) else None,
                                      model=model if isinstance(model, str) else None)
 

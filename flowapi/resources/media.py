@@ -1,9 +1,17 @@
 """``flow.media``: download generated media and save base64 results (DESIGN §2).
 
 Signed media URLs live on Google's hosts, never the API origin, so downloads never carry
-the ``Authorization`` header. Downloads stream into a temp file and are renamed into place;
-the timeout is an idle-read timeout (a slow but live transfer is fine, a stalled one is
-not).
+the ``Authorization`` header. A hostile server chooses these URLs, so every URL and every
+redirect hop passes the session's :class:`~flowapi._media_policy.MediaPolicy` (``https``
+only, no loopback/private/link-local/metadata addresses; issue 11 §2), and the downloads
+use their own connection pool whose resolver refuses such addresses.
+
+Downloads stream into a temp file and are renamed into place only once the body is known
+to be whole: its length matches ``Content-Length`` when the body is not content-encoded,
+and the container's own structure (MP4 boxes, JPEG/PNG/GIF end markers) is complete
+(:mod:`flowapi._media_check`). gzip/deflate-encoded bodies are decoded. The timeouts are an
+idle-read timeout (a slow but live transfer is fine, a stalled one is not) and an optional
+total timeout.
 """
 
 from __future__ import annotations
@@ -19,75 +27,39 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from flowapi._errors import APIConnectionError, APITimeoutError, FlowError, InvalidParamsError
+from flowapi._errors import DownloadError, FlowError, InvalidParamsError
 from flowapi._files import atomic_write_stream
-from flowapi._urls import is_loopback
+from flowapi._media_check import media_problem
+from flowapi._media_policy import MediaPolicy, shown_url
+from flowapi._net_errors import TRANSPORT_ERRORS, translate_client_error
 from flowapi.resources._base import Resource
 
-__all__ = ["DownloadError", "Media"]
+__all__ = ["MAX_REDIRECTS", "DownloadError", "Media", "check_media_url"]
 
 log = logging.getLogger("flowapi")
 
 _CHUNK = 256 * 1024
 #: Base64 characters decoded per step when saving encoded results (multiple of 4).
 _B64_STEP = 4 * 256 * 1024
+#: Most redirects followed by one download; each hop is checked like the first URL.
+MAX_REDIRECTS = 5
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: Content-Encoding values that mean "the bytes are the file" (Content-Length is its size).
+_IDENTITY = frozenset({"", "identity"})
+#: Content-Encoding values aiohttp always decodes (others need optional packages).
+_DECODED = frozenset({"gzip", "x-gzip", "deflate"})
 
 
-class DownloadError(FlowError):
-    """A media download failed: bad URL, HTTP error, truncated body or size cap.
-
-    Attributes:
-        url: the URL without its query string (signed URLs carry credentials).
-        status: the HTTP status, if a response arrived.
-        retryable: ``True`` when trying again may work: the body was cut short, or the
-            signed URL answered 4xx/5xx (for 4xx, fetch the job again for fresh URLs).
-            ``False`` for a refused URL or a body over ``max_bytes``.
-    """
-
-    def __init__(self, message: str, *, url: str, status: int | None = None,
-                 retryable: bool = False) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-        self.retryable = retryable
-
-
-def _redacted(url: URL) -> str:
-    return str(url.with_query(None).with_fragment(None))
-
-
-def check_media_url(url: str | URL) -> URL:
-    """Validate a media URL: ``https://``, or ``http://`` to a loopback host (the fake).
+def check_media_url(url: str | URL, policy: MediaPolicy | None = None) -> URL:
+    """Validate a media URL against ``policy`` (default: the strictest one — ``https`` to a
+    public host only).
 
     Raises:
-        DownloadError: any other scheme (``file:``, ``ftp:``, ``data:`` …) or no host.
+        DownloadError: a scheme other than ``https`` (``file:``, ``ftp:``, ``data:`` …; and
+            ``http:`` unless to loopback while the session talks to a loopback server),
+            no host, or a loopback/private/link-local IP address.
     """
-    try:
-        u = URL(str(url))
-        host = u.host
-        shown = _redacted(u)
-    except (ValueError, UnicodeError, TypeError):
-        shown = str(url).split("?", 1)[0][:200]
-        raise DownloadError(f"refusing to download from {shown!r}: not a valid URL",
-                            url=shown) from None
-    if host and not _valid_host(host):
-        raise DownloadError(f"refusing to download from {shown!r}: invalid host name",
-                            url=shown)
-    if u.scheme == "https" and host:
-        return u
-    if u.scheme == "http" and host and is_loopback(host):
-        return u
-    raise DownloadError(f"refusing to download from {shown!r}: only https:// media "
-                        "URLs are accepted (http:// only on loopback)", url=shown)
-
-
-def _valid_host(host: str) -> bool:
-    """A DNS name with non-empty labels of letters, digits and ``-``, or an IP address."""
-    if ":" in host:  # IPv6 literal
-        return all(c in "0123456789abcdefABCDEF:." for c in host.strip("[]"))
-    labels = host.rstrip(".").split(".")
-    return all(0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
-               for label in labels)
+    return (policy or MediaPolicy()).check_url(url)
 
 
 class Media(Resource):
@@ -95,6 +67,7 @@ class Media(Resource):
 
     async def download(self, media: Any, path: str | os.PathLike[str], *,
                        thumbnail: bool = False, read_timeout: float | None = None,
+                       total_timeout: float | None = None,
                        max_bytes: int = 2 * 1024**3) -> Path:
         """Stream ``media`` to ``path`` (temp file + atomic rename) and return the path.
 
@@ -104,16 +77,21 @@ class Media(Resource):
             path: destination file; parent directories are created.
             thumbnail: download the item's ``thumbnail_url`` instead.
             read_timeout: idle-read timeout in seconds (default ``Timeouts.download_read``).
-            max_bytes: refuse bodies larger than this, default 2 GiB.
+            total_timeout: seconds the whole download may take, redirects included (default
+                ``Timeouts.download_total``: none).
+            max_bytes: refuse bodies larger than this (after decoding), default 2 GiB.
 
         Returns:
             The destination path.
 
         Raises:
-            DownloadError: bad scheme, HTTP status ≥ 400, a body shorter than its
-                Content-Length (truncated), or over ``max_bytes``. Nothing is left at
-                ``path``.
-            APIConnectionError: the connection failed or stalled.
+            DownloadError: a refused URL or redirect hop (scheme, loopback/private/
+                link-local/metadata address, more than :data:`MAX_REDIRECTS` redirects), an
+                HTTP status ≥ 400, a body that is not whole (shorter than its
+                Content-Length, or an MP4/JPEG/PNG/GIF whose structure is cut short:
+                ``retryable``), or over ``max_bytes``. Nothing is left at ``path``.
+            APIConnectionError: the connection failed or stalled
+                (:class:`~flowapi.APITimeoutError` for the idle-read or total timeout).
         """
         dest = Path(path)
         if isinstance(media, (str, URL)):
@@ -127,42 +105,69 @@ class Media(Resource):
                 await self.save_base64(encoded, dest)
                 return dest
             raise InvalidParamsError("this media item has no URL and no inline data to save")
-        url = check_media_url(url_value)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._t.timeouts.connect,
-                                        sock_read=read_timeout or self._t.timeouts.download_read)
-        headers = {"User-Agent": self._t.user_agent}
-        shown = _redacted(url)
+        policy = self._t.media_policy
+        url = policy.check_url(url_value)
+        timeouts = self._t.timeouts
+        read = read_timeout or timeouts.download_read
+        total = total_timeout if total_timeout is not None else timeouts.download_total
+        timeout = aiohttp.ClientTimeout(total=total, sock_connect=timeouts.connect,
+                                        sock_read=read)
+        headers = {"User-Agent": self._t.user_agent, "Accept-Encoding": "gzip, deflate"}
+        http = self._t.media_http
+        shown = shown_url(url)
+        failure: FlowError | None = None
+        written = 0
         try:
-            async with self._t.http.get(url, headers=headers, timeout=timeout,
-                                        allow_redirects=True, max_redirects=5,
-                                        ssl=True) as resp:
-                if resp.status >= 400:
-                    raise DownloadError(f"GET {shown} → {resp.status}: signed media URLs "
-                                        "expire after ~6-24 h; fetch the job again "
-                                        "(flow.jobs.get) for fresh URLs", url=shown,
-                                        status=resp.status, retryable=True)
-                expected = resp.content_length
-                if expected is not None and expected > max_bytes:
-                    raise DownloadError(f"GET {shown}: {expected} bytes exceeds max_bytes="
-                                        f"{max_bytes}", url=shown, status=resp.status)
-                written = await atomic_write_stream(
-                    dest, _checked_chunks(resp, expected, max_bytes, shown))
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(f"GET {shown}: connect timed out", url=shown,
-                                  request_sent=False) from exc
-        except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
-            raise APITimeoutError(f"GET {shown}: download stalled (idle-read timeout)",
-                                  url=shown) from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise DownloadError(f"GET {shown}: the body was cut short ({exc}); try again",
-                                url=shown, retryable=True) from exc
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"GET {shown}: {type(exc).__name__}: {exc}",
-                                     url=shown) from exc
+            for _hop in range(MAX_REDIRECTS + 1):
+                async with http.get(url, headers=headers, timeout=timeout,
+                                    allow_redirects=False, ssl=True) as resp:
+                    if resp.status in _REDIRECT_STATUSES:
+                        url = _next_hop(url, resp, policy, shown)
+                        shown = shown_url(url)
+                        continue
+                    written = await self._save(resp, dest, shown, max_bytes)
+                    break
+            else:
+                raise DownloadError(f"GET {shown}: more than {MAX_REDIRECTS} redirects; "
+                                    "refusing to follow further", url=shown)
+        except TRANSPORT_ERRORS as exc:
+            failure = translate_client_error(exc, method="GET", url=shown,
+                                             connect=timeouts.connect, read=read, total=total,
+                                             download=True)
         except (UnicodeError, ValueError) as exc:  # e.g. a host name IDNA cannot encode
-            raise DownloadError(f"GET {shown}: unusable URL ({exc})", url=shown) from exc
+            failure = DownloadError(f"GET {shown}: unusable URL ({type(exc).__name__})",
+                                    url=shown)
+        if failure is not None:
+            raise failure
         log.debug("downloaded %s → %s (%d bytes)", shown, dest, written)
         return dest
+
+    async def _save(self, resp: aiohttp.ClientResponse, dest: Path, shown: str,
+                    max_bytes: int) -> int:
+        """Stream a final (non-redirect) response into ``dest`` once it is known whole."""
+        if resp.status >= 400:
+            raise DownloadError(f"GET {shown} → {resp.status}: signed media URLs expire after "
+                                "~6-24 h; fetch the job again (flow.jobs.get) for fresh "
+                                "URLs", url=shown, status=resp.status, retryable=True)
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in _IDENTITY and encoding not in _DECODED:
+            raise DownloadError(f"GET {shown}: unsupported Content-Encoding {encoding[:40]!r} "
+                                "(asked for gzip, deflate or none)", url=shown,
+                                status=resp.status)
+        # Content-Length counts the encoded bytes; aiohttp hands us decoded ones
+        expected = resp.content_length if encoding in _IDENTITY else None
+        if expected is not None and expected > max_bytes:
+            raise DownloadError(f"GET {shown}: {expected} bytes exceeds max_bytes={max_bytes}",
+                                url=shown, status=resp.status)
+
+        def whole(tmp: Path) -> None:
+            problem = media_problem(tmp)
+            if problem is not None:
+                raise DownloadError(f"GET {shown}: the body is not whole: {problem}; try "
+                                    "again", url=shown, status=resp.status, retryable=True)
+
+        return await atomic_write_stream(
+            dest, _checked_chunks(resp, expected, max_bytes, shown), check=whole)
 
     async def save_base64(self, data: str | bytes, path: str | os.PathLike[str]) -> Path:
         """Decode a base64 result (``encodedImage``, ``encodedGif``, ``encodedVideo``,
@@ -185,6 +190,21 @@ class Media(Resource):
 
         await atomic_write_stream(dest, chunks())
         return dest
+
+
+def _next_hop(url: URL, resp: aiohttp.ClientResponse, policy: MediaPolicy, shown: str) -> URL:
+    """The checked target of a redirect response."""
+    location = resp.headers.get("Location")
+    if not location:
+        raise DownloadError(f"GET {shown} → {resp.status} without a Location header",
+                            url=shown, status=resp.status)
+    try:
+        target = url.join(URL(location))
+    except (ValueError, UnicodeError, TypeError):
+        raise DownloadError(f"GET {shown} → {resp.status}: unusable redirect target",
+                            url=shown, status=resp.status) from None
+    log.debug("GET %s → %d: redirected to %s", shown, resp.status, shown_url(target))
+    return policy.check_url(target)
 
 
 async def _checked_chunks(resp: aiohttp.ClientResponse, expected: int | None, max_bytes: int,

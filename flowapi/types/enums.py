@@ -256,19 +256,12 @@ class RateLimitReason(LenientStrEnum):
 
     @property
     def scope(self) -> str:
-        """``"account"``, ``"model"`` or ``"request"`` — what the cooldown applies to.
+        """``"account"``, ``"model"``, ``"request"`` or ``"all"`` — what the cooldown applies
+        to, from flowapi's one table of 429 reasons (``flowapi._rate_limits``).
 
-        ``no_eligible_account`` covers every account for the model: ``"model"``. Unknown
+        ``no_eligible_account`` covers every account for the model: ``"all"``. Unknown
         reasons are treated as ``"request"`` (the narrowest scope).
         """
-        return _RATE_LIMIT_SCOPE.get(self, "request")
+        from flowapi._rate_limits import rate_limit_rule
 
-
-_RATE_LIMIT_SCOPE: dict[RateLimitReason, str] = {
-    RateLimitReason.UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC: "request",
-    RateLimitReason.USER_REQUESTS_THROTTLED: "account",
-    RateLimitReason.USER_QUOTA_REACHED: "account",
-    RateLimitReason.PER_MODEL_DAILY_QUOTA_REACHED: "model",
-    RateLimitReason.PER_MODEL_DAILY_QUOTA_REACHED_UPGRADEABLE: "model",
-    RateLimitReason.NO_ELIGIBLE_ACCOUNT: "model",
-}
+        return rate_limit_rule(self.value).scope
