@@ -47,6 +47,7 @@ from flowapi._errors import (
 )
 from flowapi._files import safe_filename
 from flowapi._journal import Journal, JournalEntry
+from flowapi._options import RequestOptions
 from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
 from flowapi._polling import PollPolicy
 from flowapi._retry import RetryBudget, RetryPolicy
@@ -54,6 +55,7 @@ from flowapi._session import DEFAULT_BASE_URL, FlowSession
 from flowapi._transport import Timeouts
 from flowapi._version import __version__
 from flowapi._watcher import JobWatcher, WatcherStats
+from flowapi.resources.assets import AssetDeleteCall, AssetDeleteReport
 from flowapi.resources.media import DownloadError
 from flowapi.types import (
     UNSET,
@@ -77,6 +79,8 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AmbiguousSubmitError",
+    "AssetDeleteCall",
+    "AssetDeleteReport",
     "AuthenticationError",
     "BadRequestError",
     "CaptchaRejectedError",
@@ -111,6 +115,7 @@ __all__ = [
     "PollPolicy",
     "RateLimitError",
     "RealClock",
+    "RequestOptions",
     "RequestTimeoutError",
     "ResponseValidationError",
     "RetryBudget",

@@ -38,6 +38,7 @@ from flowapi._errors import (
     APIError,
     APIStatusError,
     APITimeoutError,
+    InvalidParamsError,
     RateLimitError,
     RateLimitScope,
     ResponseValidationError,
@@ -205,6 +206,9 @@ class Transport:
         model: str | None = None,
         reply_ref: str | None = None,
         retry: RetryPolicy | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> T:
         """Send a request, retrying per policy, and decode the 2xx body as ``response_type``.
 
@@ -224,8 +228,14 @@ class Transport:
             model: the model the request targets (for rate-limit scopes).
             reply_ref: the ``replyRef`` marker sent (reported on ambiguous failures).
             retry: per-call retry policy override.
+            extra_body: keys merged into the JSON body as-is (after local validation, so
+                fields newer than this SDK are sent even with ``validate=True``); they
+                win over the SDK's own keys. Not allowed on GET or raw uploads.
+            extra_query: query parameters added as-is (win over the SDK's own).
+            extra_headers: headers added as-is (``Authorization`` cannot be replaced).
 
         Raises:
+            InvalidParamsError: an ``extra_*`` option that cannot be sent (nothing sent).
             APIStatusError: (a subclass) for a non-2xx response that is not retried.
             RateLimitError: also with ``local=True`` when a generation request was not sent
                 because its lane is parked; ``SessionExpiredError(local=True)`` when its
@@ -236,11 +246,16 @@ class Transport:
         """
         policy = retry or self.retry
         url = self.url(*segments)
-        if params:
-            url = url.with_query(dict(params))
+        query = {**(params or {}), **(extra_query or {})}
+        if query:
+            url = url.with_query(query)
         body: bytes | None = data
-        headers = {"User-Agent": self.user_agent, "Accept": "application/json",
-                   "Authorization": f"Bearer {self._token}"}
+        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        if extra_headers:
+            headers.update(_extra_headers(extra_headers))
+        headers["Authorization"] = f"Bearer {self._token}"
+        if extra_body:
+            json = _merge_extra_body(method, json, data, extra_body)
         if json is not None:
             body = encoder.encode(json)
             headers["Content-Type"] = "application/json"
@@ -504,6 +519,38 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, method: str, url:
                 "refusing to read it", method=method, url=str(url), status_code=resp.status)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _extra_headers(extra: Mapping[str, str]) -> dict[str, str]:
+    """``extra_headers`` checked: strings only, never ``Authorization`` (the token is the
+    session's) nor ``Host``/``Content-Length`` (set by the HTTP client)."""
+    out: dict[str, str] = {}
+    for key, value in extra.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidParamsError("extra_headers takes str → str")
+        if key.lower() in ("authorization", "host", "content-length"):
+            raise InvalidParamsError(f"extra_headers cannot set {key}: the session owns it")
+        out[key] = value
+    return out
+
+
+def _merge_extra_body(method: str, json: Any, data: bytes | None,
+                      extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body with ``extra_body`` merged over it (``extra`` wins)."""
+    if method == "GET" or data is not None:
+        what = "a GET request" if method == "GET" else "a raw upload"
+        raise InvalidParamsError(f"extra_body cannot be sent with {what} (it has no JSON "
+                                 "body); use extra_query or extra_headers")
+    if json is None:
+        base: dict[str, Any] = {}
+    elif isinstance(json, Mapping):
+        base = dict(json)
+    else:
+        built = msgspec.to_builtins(json)
+        if not isinstance(built, dict):
+            raise InvalidParamsError("extra_body needs a JSON object body")
+        base = built
+    return {**base, **extra}
 
 
 def _async_without_jobid(body: Any, result: Any) -> bool:

@@ -29,6 +29,8 @@ __all__ = ["DownloadError", "Media"]
 log = logging.getLogger("flowapi")
 
 _CHUNK = 256 * 1024
+#: Media-host statuses of an expired or revoked signed URL: re-sign once and retry.
+_EXPIRED = frozenset({403, 404})
 #: Base64 characters decoded per step when saving encoded results (multiple of 4).
 _B64_STEP = 4 * 256 * 1024
 
@@ -95,24 +97,36 @@ class Media(Resource):
 
     async def download(self, media: Any, path: str | os.PathLike[str], *,
                        thumbnail: bool = False, read_timeout: float | None = None,
-                       max_bytes: int = 2 * 1024**3) -> Path:
+                       max_bytes: int = 2 * 1024**3, media_generation_id: str | None = None,
+                       refresh: bool = True) -> Path:
         """Stream ``media`` to ``path`` (temp file + atomic rename) and return the path.
+
+        Signed URLs expire after ~6 h while job records live 7 days. When the media host
+        answers 403 or 404 and the item's ``mediaGenerationId`` is known, the URL is
+        re-signed once through GET /assets/{mediaGenerationId}
+        (:meth:`Assets.get <flowapi.resources.assets.Assets.get>`, api-update-2026-h2 §1)
+        and the download is tried again, so results of old jobs stay downloadable.
 
         Args:
             media: a :class:`~flowapi.types.MediaItem` (its ``url``, or its base64
                 ``encoded`` data when it has no URL), or a URL string.
             path: destination file; parent directories are created.
-            thumbnail: download the item's ``thumbnail_url`` instead.
+            thumbnail: download the item's ``thumbnail_url`` instead (never refreshed:
+                the route re-signs the media itself, not its thumbnail).
             read_timeout: idle-read timeout in seconds (default ``Timeouts.download_read``).
             max_bytes: refuse bodies larger than this, default 2 GiB.
+            media_generation_id: the id to refresh a URL string with (a ``MediaItem``
+                carries its own).
+            refresh: ``False`` turns the refresh off.
 
         Returns:
             The destination path.
 
         Raises:
-            DownloadError: bad scheme, HTTP status ≥ 400, a body shorter than its
-                Content-Length (truncated), or over ``max_bytes``. Nothing is left at
-                ``path``.
+            DownloadError: bad scheme, HTTP status ≥ 400 (after the one refresh), a body
+                shorter than its Content-Length (truncated), or over ``max_bytes``.
+                Nothing is left at ``path``.
+            APIStatusError: the refresh itself failed (e.g. 404: the media was deleted).
             APIConnectionError: the connection failed or stalled.
         """
         dest = Path(path)
@@ -122,11 +136,36 @@ class Media(Resource):
         else:
             url_value = getattr(media, "thumbnail_url" if thumbnail else "url", None)
             encoded = None if thumbnail else getattr(media, "encoded", None)
+            if media_generation_id is None and not thumbnail:
+                media_generation_id = getattr(media, "media_generation_id", None) or None
         if not url_value:
             if encoded:
                 await self.save_base64(encoded, dest)
                 return dest
-            raise InvalidParamsError("this media item has no URL and no inline data to save")
+            if not (refresh and media_generation_id):
+                raise InvalidParamsError("this media item has no URL and no inline data to "
+                                         "save")
+            url_value = await self._fresh_url(media_generation_id, None)
+        try:
+            return await self._fetch(url_value, dest, read_timeout, max_bytes)
+        except DownloadError as exc:
+            if not (refresh and media_generation_id and exc.status in _EXPIRED):
+                raise
+            fresh = await self._fresh_url(media_generation_id, exc)
+        return await self._fetch(fresh, dest, read_timeout, max_bytes)
+
+    async def _fresh_url(self, media_generation_id: str, cause: DownloadError | None) -> str:
+        """A newly signed URL for ``media_generation_id`` (GET /assets/{id})."""
+        why = f"{cause.status} from the media host" if cause is not None else "no URL"
+        log.debug("download: %s; re-signing %s via GET assets/{id}", why, media_generation_id)
+        fresh = await self._session.assets.get(media_generation_id)
+        if not fresh.url:
+            raise DownloadError(f"GET assets/{media_generation_id} returned no url",
+                                url="", status=cause.status if cause else None)
+        return fresh.url
+
+    async def _fetch(self, url_value: str, dest: Path, read_timeout: float | None,
+                     max_bytes: int) -> Path:
         url = check_media_url(url_value)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._t.timeouts.connect,
                                         sock_read=read_timeout or self._t.timeouts.download_read)
@@ -138,9 +177,10 @@ class Media(Resource):
                                         ssl=True) as resp:
                 if resp.status >= 400:
                     raise DownloadError(f"GET {shown} → {resp.status}: signed media URLs "
-                                        "expire after ~6-24 h; fetch the job again "
-                                        "(flow.jobs.get) for fresh URLs", url=shown,
-                                        status=resp.status, retryable=True)
+                                        "expire after ~6 h; pass the media item (or its "
+                                        "mediaGenerationId) so flow.media.download can "
+                                        "re-sign it via GET assets/{mediaGenerationId}",
+                                        url=shown, status=resp.status, retryable=True)
                 expected = resp.content_length
                 if expected is not None and expected > max_bytes:
                     raise DownloadError(f"GET {shown}: {expected} bytes exceeds max_bytes="

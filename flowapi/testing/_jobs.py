@@ -114,6 +114,7 @@ def create_job(
                 available_at=available,
                 prompt=str(body.get("prompt", "")),
                 seed=out.seed,
+                created=now,
             )
         )
     reply_url = body.get("replyUrl")

@@ -65,6 +65,10 @@ class MediaOrigin:
         """Make ``media_id`` servable from simulated time ``available_at``."""
         self._available[media_id] = available_at
 
+    def unregister(self, media_id: str) -> None:
+        """Stop serving ``media_id`` (deleted): its URLs answer 404."""
+        self._available.pop(media_id, None)
+
     def clear(self) -> None:
         """Forget every registered id."""
         self._available.clear()

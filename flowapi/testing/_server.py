@@ -73,6 +73,8 @@ class FakeFlowServer:
             100 MiB video), an int for every type, or ``{content_type: bytes}``.
         sticky_quarantine: pinned requests into an active quarantine get the same 429 again.
         media_host: host name written in media URLs (must differ from the API host).
+        project_page: history entries scanned per ``GET assets/projects/{email}`` call
+            (default 500); a smaller value makes pagination visible in tests.
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class FakeFlowServer:
         max_body_bytes: int | Mapping[str, int] | None = None,
         sticky_quarantine: bool = True,
         media_host: str = "localhost",
+        project_page: int = 500,
     ) -> None:
         self._clock = ScaledClock(time_scale, anchor=anchor)
         if accounts is None:
@@ -107,6 +110,7 @@ class FakeFlowServer:
             max_body_bytes=max_body_bytes,
         )
         self._world.sticky_quarantine = sticky_quarantine
+        self._world.project_scan_page = max(1, project_page)
         self._host, self._port, self._media_port, self._media_host = (
             host,
             port,
@@ -175,6 +179,16 @@ class FakeFlowServer:
     def add_account(self, account: FakeAccount) -> FakeAccount:
         """Add (or replace) an account; returns the stored copy."""
         return self._world.accounts.add(account, self._world.now())
+
+    def advance(self, seconds: float) -> None:
+        """Jump the fake's simulated time forward by ``seconds`` (e.g. ``7 * 3600`` so the
+        signed media URLs handed out so far have expired). See :meth:`ScaledClock.advance`."""
+        self._clock.advance(seconds)
+
+    def new_project(self, email: str) -> str:
+        """Make ``email`` write to a new Google Flow project from now on and return its
+        ``projectId`` (older projects keep their media; GET assets/projects lists them)."""
+        return self._world.library.new_project(email)
 
     def reset(self) -> None:
         """Forget requests, jobs, assets, voices, characters, quarantines and counters;

@@ -99,6 +99,8 @@ class World:
         self.webhooks: Webhooks | None = None
         self.sticky_quarantine = True
         """Pinned requests into an active quarantine get the same 429 again."""
+        self.project_scan_page = 500
+        """History entries per GET assets/projects/{email} page."""
         self._init_state()
 
     def _init_state(self) -> None:

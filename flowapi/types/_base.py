@@ -39,6 +39,7 @@ __all__ = [
     "IGNORED_WIRE_KEYS",
     "UNSET",
     "LenientStrEnum",
+    "OpenStruct",
     "RequestStruct",
     "ResponseStruct",
     "UnsetType",
@@ -48,6 +49,7 @@ __all__ = [
     "encoder",
     "parse_iso8601",
     "to_builtins",
+    "wire_builtins",
 ]
 
 
@@ -57,6 +59,40 @@ class RequestStruct(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class ResponseStruct(msgspec.Struct, kw_only=True, frozen=True):
     """Base of every response body: frozen, tolerant of unknown fields."""
+
+
+#: Wire name of :attr:`OpenStruct.extra`: a key no API body uses, so the field is only
+#: ever filled by :func:`decode` from the keys the model does not name.
+_EXTRA_KEY = "__flowapi_extra__"
+
+
+class OpenStruct(ResponseStruct, kw_only=True, frozen=True):
+    """Base of responses whose shape is unpublished (api-update-2026-h2 §2–§4).
+
+    Decoded tolerantly (numbers given as strings and the like are converted, not refused)
+    and every key the model does not name is kept in :attr:`extra`, so fields the API adds
+    or names differently stay reachable without a new release.
+    """
+
+    extra: dict[str, Any] = msgspec.field(default_factory=dict, name=_EXTRA_KEY)
+    """Every wire key this model does not name, with its JSON value (``{}`` when none)."""
+
+
+def _with_extra(obj: Any, data: Any) -> Any:
+    """``obj`` (decoded from ``data``) with :attr:`OpenStruct.extra` filled, recursively."""
+    if not isinstance(obj, OpenStruct) or not isinstance(data, dict):
+        return obj
+    fields = _fields_of(type(obj))
+    known = {f.encode_name for f in fields}
+    changes: dict[str, Any] = {"extra": {k: v for k, v in data.items() if k not in known}}
+    for info in fields:
+        value = getattr(obj, info.name)
+        raw = data.get(info.encode_name)
+        if isinstance(value, OpenStruct):
+            changes[info.name] = _with_extra(value, raw)
+        elif isinstance(value, list) and isinstance(raw, list) and len(raw) == len(value):
+            changes[info.name] = [_with_extra(v, r) for v, r in zip(value, raw, strict=True)]
+    return msgspec.structs.replace(obj, **changes)
 
 
 class LenientStrEnum(enum.StrEnum):
@@ -81,6 +117,24 @@ def to_builtins(obj: Any) -> Any:
     return msgspec.to_builtins(obj)
 
 
+def wire_builtins(obj: Any) -> Any:
+    """:func:`to_builtins` with every :attr:`OpenStruct.extra` folded back into its object,
+    so the result has the wire keys the server sent (for printing and re-encoding)."""
+    return _fold_extra(msgspec.to_builtins(obj))
+
+
+def _fold_extra(value: Any) -> Any:
+    if isinstance(value, dict):
+        extra = value.get(_EXTRA_KEY)
+        out = {k: _fold_extra(v) for k, v in value.items() if k != _EXTRA_KEY}
+        if isinstance(extra, dict):
+            out.update({k: v for k, v in extra.items() if k not in out})
+        return out
+    if isinstance(value, list):
+        return [_fold_extra(v) for v in value]
+    return value
+
+
 # ---------------------------------------------------------------------------------------------
 # Additions: cached codecs, ISO-8601 parsing, and the wire-params base with numbered slots.
 # ---------------------------------------------------------------------------------------------
@@ -97,9 +151,14 @@ def decode(type_: type[T], data: bytes | bytearray | memoryview | str) -> T:
     """Decode JSON ``data`` into ``type_`` with a cached ``msgspec.json.Decoder`` per type.
 
     ``type_`` may be any msgspec-supported type, including generic aliases such as
-    ``dict[str, AccountSummary]`` (the body of ``GET /accounts``). Raises
+    ``dict[str, AccountSummary]`` (the body of ``GET /accounts``). An :class:`OpenStruct`
+    is decoded leniently and keeps its unknown keys in ``extra``. Raises
     ``msgspec.ValidationError`` / ``msgspec.DecodeError``; the transport wraps them.
     """
+    if isinstance(type_, type) and issubclass(type_, OpenStruct):
+        data = msgspec.json.decode(data)
+        opened: T = _with_extra(msgspec.convert(data, type_, strict=False), data)
+        return opened
     decoder = _decoders.get(type_)
     if decoder is None:
         decoder = _decoders[type_] = msgspec.json.Decoder(type_)
