@@ -115,6 +115,7 @@ def create_job(
                 prompt=str(body.get("prompt", "")),
                 seed=out.seed,
                 created=now,
+                project_id=str(meta.get("project_id") or ""),
             )
         )
     reply_url = body.get("replyUrl")

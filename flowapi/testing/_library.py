@@ -202,27 +202,24 @@ class Library:
     characters: dict[str, Character] = field(default_factory=dict)
     """entityId → character."""
     projects: dict[str, list[str]] = field(default_factory=dict)
-    """Account email → its projects (``projectId``), oldest first; the last is the one
-    useapi currently writes to."""
+    """Account email → the projects it has written to (``projectId``), oldest first."""
 
-    def current_project(self, email: str) -> str:
-        """The project useapi writes to on ``email`` (made on first use; deterministic)."""
+    def note_project(self, email: str, project_id: str | None) -> None:
+        """Remember that ``email`` has project ``project_id``."""
         known = self.projects.setdefault(email, [])
-        if not known:
-            known.append(str(uuid.uuid5(_PROJECTS, f"{email.lower()}:0")))
-        return known[-1]
+        if project_id and project_id not in known:
+            known.append(project_id)
 
-    def new_project(self, email: str) -> str:
-        """Switch ``email`` to a new current project (as when Flow starts a new one)."""
-        self.current_project(email)
-        known = self.projects[email]
-        known.append(str(uuid.uuid5(_PROJECTS, f"{email.lower()}:{len(known)}")))
-        return known[-1]
+    def new_project_id(self, email: str) -> str:
+        """A new deterministic ``projectId`` for ``email`` (remembered)."""
+        known = self.projects.setdefault(email, [])
+        project_id = str(uuid.uuid5(_PROJECTS, f"{email.lower()}:{len(known)}"))
+        known.append(project_id)
+        return project_id
 
     def add_asset(self, asset: Asset) -> None:
-        """Store an asset (in the account's current project unless it names one)."""
-        if not asset.project_id:
-            asset.project_id = self.current_project(asset.email)
+        """Store an asset (its ``project_id`` is the account's current project)."""
+        self.note_project(asset.email, asset.project_id)
         self.assets[asset.name] = asset
 
     def remove_asset(self, name: str) -> Asset | None:

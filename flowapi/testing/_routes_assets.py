@@ -79,7 +79,7 @@ async def post_assets(request: web.Request) -> web.StreamResponse:
             media_generation_id=mgid, kind=kind, email=acct.email, name=name, width=width,
             height=height, duration=duration or 0.0, content_type=ctype, origin="upload",
             aspect="portrait" if height > width else "landscape", available_at=now,
-            created=now,
+            created=now, project_id=acct.project_id or "",
         )
     )  # fmt: skip
     world.media.register(name, now)
@@ -120,7 +120,8 @@ async def get_asset(request: web.Request) -> web.StreamResponse:
     return json_response({"url": url, "mediaGenerationId": value})
 
 
-def _account(world: World, request: web.Request) -> str:
+def _account(world: World, request: web.Request) -> tuple[str, str]:
+    """(email, current projectId) of the path's account; 404 unknown, 596 broken."""
     email = request.match_info["email"]
     acct = world.accounts.get(email)
     if acct is None:
@@ -128,7 +129,9 @@ def _account(world: World, request: web.Request) -> str:
     request[REC].email = acct.email
     if acct.health != "OK":
         raise ApiError.session_error()
-    return acct.email
+    current = acct.project_id or ""
+    world.library.note_project(acct.email, current)
+    return acct.email, current
 
 
 def _cursor(offset: int) -> str:
@@ -149,14 +152,13 @@ def _offset(cursor: str) -> int:
 async def get_projects(request: web.Request) -> web.StreamResponse:
     """``GET assets/projects/{email}?cursor=``: per-call project counts of generated media."""
     world: World = request.app[WORLD]
-    email = _account(world, request)
+    email, current = _account(world, request)
     cursor = request.query.get("cursor")
     start = _offset(cursor) if cursor else 0
     now = world.now()
     history = [a for a in world.library.account_assets(email)
                if not a.is_upload and a.available_at <= now]
     page = history[start : start + world.project_scan_page]
-    current = world.library.current_project(email)
     projects: dict[str, dict[str, object]] = {}
     for a in page:
         entry = projects.setdefault(a.project_id, {
@@ -182,8 +184,8 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     """``GET assets/media/{email}?projectId=``: a project's generations + the account's
     uploads, newest first."""
     world: World = request.app[WORLD]
-    email = _account(world, request)
-    project = request.query.get("projectId") or world.library.current_project(email)
+    email, current = _account(world, request)
+    project = request.query.get("projectId") or current
     if project not in world.library.projects.get(email, []):
         raise ApiError.not_found(f"Project {project} not found on account {email}")
     now = world.now()
@@ -215,7 +217,7 @@ def _deletable(world: World, email: str, value: object) -> ParsedRef:
 async def delete_assets(request: web.Request) -> web.StreamResponse:
     """``DELETE assets/{email}``: permanently delete 1–100 explicit ids, all or nothing."""
     world: World = request.app[WORLD]
-    email = _account(world, request)
+    email, _ = _account(world, request)
     body = await read_params(request)
     ids = body.get("mediaGenerationIds")
     if not isinstance(ids, list) or not ids:

@@ -66,7 +66,7 @@ async def post_images(request: web.Request) -> web.StreamResponse:
             "prompt": spec.prompt, "aspect": spec.aspect, "captcha": adm.captcha,
             "echo": echo(body, acct.email), "model_name_type": _NAME_TYPE[spec.model],
             "image_inputs": [a.media_generation_id for a in res.assets.values()],
-            "width": width, "height": height,
+            "width": width, "height": height, "project_id": acct.project_id,
         }  # fmt: skip
         job = create_job(
             world, job_type="image", model=spec.model, email=acct.email, route="POST images",

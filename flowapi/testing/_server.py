@@ -188,7 +188,12 @@ class FakeFlowServer:
     def new_project(self, email: str) -> str:
         """Make ``email`` write to a new Google Flow project from now on and return its
         ``projectId`` (older projects keep their media; GET assets/projects lists them)."""
-        return self._world.library.new_project(email)
+        acct = self._world.accounts.get(email)
+        if acct is None:
+            raise KeyError(f"no account {email}")
+        self._world.library.note_project(acct.email, acct.project_id)
+        acct.project_id = self._world.library.new_project_id(acct.email)
+        return acct.project_id
 
     def reset(self) -> None:
         """Forget requests, jobs, assets, voices, characters, quarantines and counters;
