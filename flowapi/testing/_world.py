@@ -49,6 +49,7 @@ DEFAULT_VIDEO_SECONDS: dict[str, tuple[float, float]] = {
     "veo-3.1-lite-low-priority": (50.0, 100.0),
     "veo-3.1-quality": (150.0, 210.0),
     "omni-flash": (60.0, 120.0),
+    "omni-flash-1.2": (60.0, 120.0),
     "upscale": (30.0, 60.0),
     "upscale-4k": (120.0, 240.0),
 }
