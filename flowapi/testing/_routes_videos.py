@@ -31,6 +31,8 @@ _DIMS = {
 }
 
 
+_IMAGE_BUDGET = {"omni-flash": 7, "omni-flash-1.2": 10}
+"""R2V images (``referenceImage_*`` + character images) per model; Veo 3, V2V 5."""
 _UPSCALE_DIMS = {"720p": (1280, 720), "1080p": (1920, 1080), "4K": (3840, 2160)}
 """Landscape output size per upscale resolution (swapped for portrait sources)."""
 
@@ -86,9 +88,8 @@ async def post_videos(request: web.Request) -> web.StreamResponse:
     if spec.video:
         refs.append(("referenceVideo_1", spec.video, "video"))
     res = resolve_refs(world, refs, email=spec.email)
-    omni = spec.model in OMNI_MODELS
     n_images = len(spec.images) + sum(len(c.images) for c in res.characters.values())
-    budget = 5 if spec.mode == "v2v" else {"omni-flash": 7, "omni-flash-1.2": 10}.get(spec.model, 3)
+    budget = 5 if spec.mode == "v2v" else _IMAGE_BUDGET.get(spec.model, 3)
     if n_images > budget:
         raise ApiError.bad_request(
             f"Too many image references for {spec.model}: {n_images} "

@@ -271,7 +271,8 @@ def validate_image(body: dict[str, Any]) -> ImageSpec:
     check_callbacks(body)
     refs = _slots(body, "reference", 10)
     chars = _slots(body, "character", 7)
-    default_aspect = "auto" if (refs or chars) and IMAGE_MODELS[requested] in _AUTO_IN_I2I else "16:9"
+    i2i_auto = (refs or chars) and IMAGE_MODELS[requested] in _AUTO_IN_I2I
+    default_aspect = "auto" if i2i_auto else "16:9"
     aspect = str_param(body, "aspectRatio") or default_aspect
     if aspect not in _IMAGE_ASPECTS:
         raise ApiError.bad_request(
