@@ -33,6 +33,7 @@ from yarl import URL
 from flowapi._clock import Clock
 from flowapi._errors import (
     RATE_LIMIT_REASONS,
+    AccountSkip,
     AmbiguousSubmitError,
     APIConnectionError,
     APIError,
@@ -49,7 +50,7 @@ from flowapi._errors import (
 )
 from flowapi._lanes import Lanes
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
-from flowapi.types._base import decode, encoder
+from flowapi.types._base import ResponseStruct, decode, encoder
 from flowapi.types.errors import ErrorBody
 
 __all__ = ["Timeouts", "Transport", "encode_email", "encode_id", "redact"]
@@ -439,7 +440,7 @@ class Transport:
     def _decode(self, response_type: type[T], raw: bytes, method: str, url: URL,
                 status: int | None = None) -> T:
         try:
-            return decode(response_type, raw)
+            result = decode(response_type, raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             text = self._redact_bytes(raw[:_TEXT_LIMIT + 1024])[:_TEXT_LIMIT].decode(
                 "utf-8", "replace")
@@ -454,6 +455,9 @@ class Transport:
                 "(ResponseValidationError.text).", method=method, url=str(url), text=text,
                 path=path, status_code=status, malformed=malformed,
             ) from exc
+        if status is not None and isinstance(result, ResponseStruct):
+            return msgspec.structs.replace(result, http_status=status)
+        return result
 
     def _status_error(self, status: int, raw: bytes, headers: Mapping[str, str], method: str,
                       url: URL, email: str | None, model: str | None) -> APIStatusError:
@@ -467,12 +471,12 @@ class Transport:
         error_text = ""
         reason: str | None = None
         retry_after_body: str | None = None
-        skip: list[tuple[str, str, str]] = []
+        skip: list[AccountSkip] = []
         if body is not None:
             error_text = body.error_text or body.message_text
             reason = body.reason
             retry_after_body = body.retry_after
-            skip = [(s.email, s.reason, s.model) for s in body.skip_reasons]
+            skip = [AccountSkip(s.email, s.reason, s.model) for s in body.skip_reasons]
             if error_text == "no_eligible_account":
                 reason = "no_eligible_account"
         extra: dict[str, Any] = {}

@@ -4,16 +4,15 @@ unpublished shapes and the refresh of expired media URLs by ``flow.media.downloa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 import flowapi
 from flowapi import FlowSession, ImageParams, RetryPolicy, VideoParams
 from flowapi.testing import FakeFlowServer
 from flowapi.types import AssetProjectsPage
+from tests.conftest_replay import Replay
 
 pytestmark = pytest.mark.anyio
 
@@ -154,48 +153,25 @@ async def test_delete_needs_confirm_and_checks_ids_locally(flow: FlowSession,
 # -- unpublished shapes: decoded tolerantly, unknown keys kept ---------------------------
 
 
-@pytest.fixture
-async def canned() -> AsyncIterator[tuple[dict[str, object], FlowSession]]:
-    replies: dict[str, object] = {}
-
-    async def handle(request: web.Request) -> web.Response:
-        return web.json_response(replies[request.path.split("/v1/google-flow/", 1)[1]])
-
-    app = web.Application()
-    app.router.add_route("*", "/v1/google-flow/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}/v1/google-flow/"
-    try:
-        async with FlowSession("user:1-canned", base_url=base,
-                               retry=RetryPolicy.none()) as session:
-            yield replies, session
-    finally:
-        await runner.cleanup()
-
-
-async def test_unpublished_shapes_decode_tolerantly(
-        canned: tuple[dict[str, object], FlowSession]) -> None:
-    replies, flow = canned
-    replies["assets/projects/me@gmail.com"] = {
+async def test_unpublished_shapes_decode_tolerantly(replay: tuple[Replay, FlowSession]) -> None:
+    server, flow = replay
+    server.set("assets/projects/me@gmail.com", {
         "projects": [{"projectId": "p1", "total": "42", "byType": {"IMAGE": 30, "VIDEO": 12},
                       "oldest": "2026-03-02T10:11:12Z", "newest": None, "label": "x"}],
-        "scanned": 500, "truncated": False, "cursor": None, "elapsedMs": 812}
+        "scanned": 500, "truncated": False, "cursor": None, "elapsedMs": 812})
     page = await flow.assets.list_projects("me@gmail.com")
     assert page.projects[0].total == 42
     assert page.projects[0].extra == {"label": "x"}
     assert page.extra == {"elapsedMs": 812}
     assert page.has_more is False
-    replies["assets/media/me@gmail.com"] = {
+    server.set("assets/media/me@gmail.com", {
         "media": [{"mediaGenerationId": "user:1-email:6a-image:a", "likelyUpload": True,
-                   "sizeBytes": 10}], "likelyUploads": 1, "complete": True}
+                   "sizeBytes": 10}], "likelyUploads": 1, "complete": True})
     listing = await flow.assets.list_media("me@gmail.com")
     assert listing.media[0].extra == {"sizeBytes": 10}
     assert listing.media[0].media_type is None
     assert listing.extra == {"complete": True}
-    replies["assets/me@gmail.com"] = {"deletedCount": 1}
+    server.set("assets/me@gmail.com", {"deletedCount": 1})
     mine = "user:1-email:" + b"me@gmail.com".hex() + "-image:a"
     report = await flow.assets.delete("me@gmail.com", [mine], confirm=True)
     assert report.ok

@@ -27,11 +27,12 @@ class Captcha(Resource):
                 An empty string removes a provider's key.
 
         Raises:
-            InvalidParamsError: an unknown provider name.
+            InvalidParamsError: an unknown provider name (unless the session has
+                ``validate=False``: new providers are sent as given).
         """
         body: dict[str, Any] = dict(keys or {}) | providers
         unknown = sorted(set(body) - set(CAPTCHA_PROVIDERS))
-        if unknown:
+        if unknown and self._session.validate:
             raise InvalidParamsError(
                 f"unknown captcha provider(s) {unknown}; known: {', '.join(CAPTCHA_PROVIDERS)}",
                 doc_section="POST …/captcha-providers")

@@ -57,8 +57,18 @@ class RequestStruct(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Base of every request body: fields default to ``UNSET`` and are then not sent."""
 
 
+#: Wire name of :attr:`ResponseStruct.http_status`: never sent by the API; filled by the
+#: transport from the HTTP response.
+HTTP_STATUS_KEY = "__http_status__"
+
+
 class ResponseStruct(msgspec.Struct, kw_only=True, frozen=True):
     """Base of every response body: frozen, tolerant of unknown fields."""
+
+    http_status: int | None = msgspec.field(default=None, name=HTTP_STATUS_KEY)
+    """HTTP status the body arrived with (e.g. ``201`` created vs ``200`` updated on
+    POST /accounts, ``201`` for an async job); ``None`` for structs not read from a
+    response (nested objects, hand-built ones)."""
 
 
 #: Wire name of :attr:`OpenStruct.extra`: a key no API body uses, so the field is only
@@ -83,7 +93,7 @@ def _with_extra(obj: Any, data: Any) -> Any:
     if not isinstance(obj, OpenStruct) or not isinstance(data, dict):
         return obj
     fields = _fields_of(type(obj))
-    known = {f.encode_name for f in fields}
+    known = {f.encode_name for f in fields} | {HTTP_STATUS_KEY}
     changes: dict[str, Any] = {"extra": {k: v for k, v in data.items() if k not in known}}
     for info in fields:
         value = getattr(obj, info.name)
@@ -118,15 +128,17 @@ def to_builtins(obj: Any) -> Any:
 
 
 def wire_builtins(obj: Any) -> Any:
-    """:func:`to_builtins` with every :attr:`OpenStruct.extra` folded back into its object,
-    so the result has the wire keys the server sent (for printing and re-encoding)."""
+    """:func:`to_builtins` with every :attr:`OpenStruct.extra` folded back into its object
+    and :attr:`ResponseStruct.http_status` left out, so the result has the wire keys the
+    server sent (for printing and re-encoding)."""
     return _fold_extra(msgspec.to_builtins(obj))
 
 
 def _fold_extra(value: Any) -> Any:
     if isinstance(value, dict):
         extra = value.get(_EXTRA_KEY)
-        out = {k: _fold_extra(v) for k, v in value.items() if k != _EXTRA_KEY}
+        out = {k: _fold_extra(v) for k, v in value.items()
+               if k not in (_EXTRA_KEY, HTTP_STATUS_KEY)}
         if isinstance(extra, dict):
             out.update({k: v for k, v in extra.items() if k not in out})
         return out
