@@ -23,6 +23,8 @@ class Replay:
     def __init__(self) -> None:
         self.replies: dict[str, tuple[int, bytes]] = {}
         self.hits: dict[str, int] = {}
+        self.seen: list[tuple[str, str, dict[str, str], dict[str, str], bytes]] = []
+        """(method, path, query, headers, body) of every request."""
 
     def set(self, path: str, body: Any, status: int = 200) -> None:
         self.replies[path] = (status, json.dumps(body).encode())
@@ -34,6 +36,8 @@ class Replay:
     async def handle(self, request: web.Request) -> web.Response:
         path = request.path.split("/v1/google-flow/", 1)[1]
         self.hits[path] = self.hits.get(path, 0) + 1
+        self.seen.append((request.method, path, dict(request.query), dict(request.headers),
+                          await request.read()))
         status, body = self.replies[path]
         return web.Response(status=status, body=body, content_type="application/json")
 
