@@ -143,7 +143,7 @@ async def test_async_submit_poll_download(api: Api, fake: FakeFlowServer) -> Non
         assert r.status == 200
         assert r.headers["Content-Type"] == "video/mp4"
         assert int(r.headers["Content-Length"]) == len(data)
-    assert data == (MEDIA / "sample.mp4").read_bytes()
+    assert data == (MEDIA / "video-landscape-8s.mp4").read_bytes()  # 8 s, 16:9 like the job
     async with api.s.get(media[0]["thumbnailUrl"]) as r:
         assert r.status == 200
         assert r.headers["Content-Type"] == "image/jpeg"

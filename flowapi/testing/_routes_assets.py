@@ -82,7 +82,7 @@ async def post_assets(request: web.Request) -> web.StreamResponse:
             created=now, project_id=acct.project_id or "",
         )
     )  # fmt: skip
-    world.media.register(name, now)
+    world.media.register(name, now, data=data)
     world.bump("assets_uploaded")
     body: dict[str, object] = {
         "mediaGenerationId": {"mediaGenerationId": mgid},

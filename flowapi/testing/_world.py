@@ -100,6 +100,8 @@ class World:
         self.webhooks: Webhooks | None = None
         self.sticky_quarantine = True
         """Pinned requests into an active quarantine get the same 429 again."""
+        self.block_default_user_agents = True
+        """Refuse urllib's default User-Agent on the API origin (403, Cloudflare 1010)."""
         self.project_scan_page = 500
         """History entries per GET assets/projects/{email} page."""
         self._init_state()
