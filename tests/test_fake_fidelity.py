@@ -192,3 +192,53 @@ async def test_readme_fault_example_does_not_park_the_only_account_at_once() -> 
     async with (FakeFlowServer(time_scale=0.001, faults=parse_faults(cli.group(1))) as fake,
                 FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow):
         assert (await flow.jobs.submit(VideoParams(prompt="first"))).jobid
+
+
+def _ugc_pipeline(base: str, token: str) -> dict[str, Any]:
+    """The request sequence of useapi's UGC sample (Sep 2026), with its named User-Agent:
+    images (sheet, portraits), a character, a still with character_1 + reference_N, an
+    omni-flash clip with the still as startImage AND endImage (10 s, 720p, async), a 1080p
+    upscale and a concatenation."""
+    ua = "ugc-product-video.py"
+
+    def post(path: str, body: dict[str, Any]) -> Any:
+        status, text = _call(base, token, "POST", path, body, ua)
+        assert status in (200, 201), (path, status, text)
+        return json.loads(text)
+
+    def image_id(result: Any) -> str:
+        return str(result["media"][0]["image"]["generatedImage"]["mediaGenerationId"])
+
+    sheet = image_id(post("images", {"prompt": "a product sheet", "count": 1}))
+    front = image_id(post("images", {"prompt": "a presenter", "count": 1,
+                                     "aspectRatio": "9:16"}))
+    three_quarter = image_id(post("images", {"prompt": "three-quarter", "count": 1,
+                                             "reference_1": front}))
+    character = post("characters", {"displayName": "Mia", "imageReference_1": front,
+                                    "imageReference_2": three_quarter, "voice": "Umbriel"})
+    still = image_id(post("images", {"prompt": "@character_1 holds @reference_1", "count": 1,
+                                     "aspectRatio": "9:16", "character_1": character["character"],
+                                     "reference_1": sheet}))
+    clips = []
+    for _ in range(2):
+        job = post("videos", {"model": "omni-flash", "prompt": "she says: try it",
+                              "aspectRatio": "portrait", "duration": 10, "resolution": "720p",
+                              "startImage": still, "endImage": still, "async": True})
+        while True:
+            _, text = _call(base, token, "GET", f"jobs/{job['jobid']}", None, ua)
+            record = json.loads(text)
+            if record["status"] in ("completed", "failed"):
+                break
+        assert record["status"] == "completed", record
+        clips.append(record["response"]["media"][0]["mediaGenerationId"])
+    upscaled = [post("videos/upscale", {"mediaGenerationId": c, "resolution": "1080p"})
+                ["media"][0]["mediaGenerationId"] for c in clips]
+    joined = post("videos/concatenate", {"media": [{"mediaGenerationId": u} for u in upscaled]})
+    return {"clips": clips, "upscaled": upscaled, "joined": joined}
+
+
+async def test_vendor_ugc_pipeline_runs_against_the_fake() -> None:
+    async with FakeFlowServer(time_scale=0.001) as fake:
+        out = await anyio.to_thread.run_sync(_ugc_pipeline, fake.base_url, fake.token)
+    assert all(u == c + "_upsampled" for c, u in zip(out["clips"], out["upscaled"], strict=True))
+    assert out["joined"]["encodedVideo"]
