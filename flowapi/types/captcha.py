@@ -187,10 +187,10 @@ class CaptchaStats(OpenStruct, kw_only=True, frozen=True):
 class CaptchaAttempt(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
     """One entry of ``captcha.attempts[]`` (POST /videos › Model › captcha)."""
 
-    service: str = ""
-    """Provider name, see :class:`CaptchaProvider`."""
-    task_id: str = ""
-    """``taskId`` at the provider (absent for ``UserProvided``)."""
+    service: str | None = None
+    """Provider name, see :class:`CaptchaProvider`; ``None`` if absent."""
+    task_id: str | None = None
+    """``taskId`` at the provider (``None`` when absent, e.g. ``UserProvided``)."""
     duration_ms: int | float = 0
     """``durationMs`` — solve time of this attempt, milliseconds."""
     success: bool = False
@@ -202,10 +202,10 @@ class CaptchaAttempt(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
 class CaptchaInfo(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
     """``captcha`` — captcha metadata of a generation response (supplement §1.6)."""
 
-    service: str = ""
-    """Provider that produced the final token, or ``UserProvided``."""
-    task_id: str = ""
-    """``taskId`` at the provider (absent for ``UserProvided``)."""
+    service: str | None = None
+    """Provider that produced the final token, or ``UserProvided``; ``None`` if absent."""
+    task_id: str | None = None
+    """``taskId`` at the provider (``None`` when absent, e.g. ``UserProvided``)."""
     duration_ms: int | float = 0
     """``durationMs`` — total captcha solving time over all attempts, milliseconds."""
     attempts: tuple[CaptchaAttempt, ...] = ()
