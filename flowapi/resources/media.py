@@ -29,6 +29,13 @@ __all__ = ["DownloadError", "Media"]
 log = logging.getLogger("flowapi")
 
 _CHUNK = 256 * 1024
+_MEDIA_EXPIRED = ("signed media URLs expire after ~6 h; pass the media item (or its "
+                  "mediaGenerationId) so flow.media.download can re-sign it via "
+                  "GET assets/{mediaGenerationId}")
+_THUMBNAIL_EXPIRED = ("signed thumbnail URLs expire after ~6 h and no route re-signs a "
+                      "thumbnail (GET assets/{mediaGenerationId} re-signs the media itself); "
+                      "re-read the job (flow.jobs.get) in case it carries fresh URLs, else "
+                      "skip the thumbnail")
 #: Media-host statuses of an expired or revoked signed URL: re-sign once and retry.
 _EXPIRED = frozenset({403, 404})
 #: Base64 characters decoded per step when saving encoded results (multiple of 4).
@@ -146,6 +153,9 @@ class Media(Resource):
                 raise InvalidParamsError("this media item has no URL and no inline data to "
                                          "save")
             url_value = await self._fresh_url(media_generation_id, None)
+        if thumbnail:
+            return await self._fetch(url_value, dest, read_timeout, max_bytes,
+                                     expired_hint=_THUMBNAIL_EXPIRED)
         try:
             return await self._fetch(url_value, dest, read_timeout, max_bytes)
         except DownloadError as exc:
@@ -165,7 +175,7 @@ class Media(Resource):
         return fresh.url
 
     async def _fetch(self, url_value: str, dest: Path, read_timeout: float | None,
-                     max_bytes: int) -> Path:
+                     max_bytes: int, expired_hint: str | None = None) -> Path:
         url = check_media_url(url_value)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._t.timeouts.connect,
                                         sock_read=read_timeout or self._t.timeouts.download_read)
@@ -176,10 +186,8 @@ class Media(Resource):
                                         allow_redirects=True, max_redirects=5,
                                         ssl=True) as resp:
                 if resp.status >= 400:
-                    raise DownloadError(f"GET {shown} → {resp.status}: signed media URLs "
-                                        "expire after ~6 h; pass the media item (or its "
-                                        "mediaGenerationId) so flow.media.download can "
-                                        "re-sign it via GET assets/{mediaGenerationId}",
+                    hint = expired_hint or _MEDIA_EXPIRED
+                    raise DownloadError(f"GET {shown} → {resp.status}: {hint}",
                                         url=shown, status=resp.status, retryable=True)
                 expected = resp.content_length
                 if expected is not None and expected > max_bytes:
