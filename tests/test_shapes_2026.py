@@ -133,3 +133,18 @@ async def test_captcha_providers_keeps_unknown_providers(
     assert providers.extra == {"NextCaptcha": "xyz78…"}
     assert providers.ez_captcha is None
     assert providers.free_captcha_credits == 300
+
+
+async def test_null_members_mean_absent(replay: tuple[Replay, FlowSession]) -> None:
+    server, flow = replay
+    record = _doc("post-videos__403__job-failed-captcha")
+    assert isinstance(record, dict)
+    record.update({"updated": None, "errorDetails": None, "replyUrl": None})
+    record["response"]["captcha"]["taskId"] = None
+    record["response"]["captcha"]["durationMs"] = "18091"
+    server.set(f"jobs/{JOBID}", record)
+    job = await flow.jobs.get(JOBID)
+    assert job.is_captcha_failure
+    assert job.captcha is not None and job.captcha.task_id is None
+    assert job.captcha.duration_ms == 18091
+    assert job.http_status == 200

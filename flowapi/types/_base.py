@@ -163,19 +163,48 @@ def decode(type_: type[T], data: bytes | bytearray | memoryview | str) -> T:
     """Decode JSON ``data`` into ``type_`` with a cached ``msgspec.json.Decoder`` per type.
 
     ``type_`` may be any msgspec-supported type, including generic aliases such as
-    ``dict[str, AccountSummary]`` (the body of ``GET /accounts``). An :class:`OpenStruct`
-    is decoded leniently and keeps its unknown keys in ``extra``. Raises
+    ``dict[str, AccountSummary]`` (the body of ``GET /accounts``). A body the typed
+    decoder refuses is tried once more leniently: ``null`` members count as absent (the
+    field's default) and numbers/booleans sent as strings are converted. An
+    :class:`OpenStruct` is always decoded that way and keeps its unknown keys in ``extra``.
+    Raises
     ``msgspec.ValidationError`` / ``msgspec.DecodeError``; the transport wraps them.
     """
     if isinstance(type_, type) and issubclass(type_, OpenStruct):
-        data = msgspec.json.decode(data)
-        opened: T = _with_extra(msgspec.convert(data, type_, strict=False), data)
+        raw = msgspec.json.decode(data)
+        opened: T = _with_extra(msgspec.convert(_drop_nulls(raw), type_, strict=False), raw)
         return opened
     decoder = _decoders.get(type_)
     if decoder is None:
         decoder = _decoders[type_] = msgspec.json.Decoder(type_)
-    result: T = decoder.decode(data)
+    try:
+        result: T = decoder.decode(data)
+    except msgspec.ValidationError:
+        # the fast path refused the body: retry leniently before giving up — an explicit
+        # ``null`` means "absent" (the field's default), and numbers or booleans sent as
+        # strings are converted. Still refused → the original error.
+        lenient: T | None = _lenient(type_, data)
+        if lenient is None:
+            raise
+        return lenient
     return result
+
+
+def _lenient(type_: Any, data: bytes | bytearray | memoryview | str) -> Any:
+    try:
+        return msgspec.convert(_drop_nulls(msgspec.json.decode(data)), type_, strict=False)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+
+
+def _drop_nulls(value: Any) -> Any:
+    """``value`` with every ``null`` object member removed (so the field's default
+    applies), recursively; ``null`` list items are kept."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
 
 
 def convert(type_: type[T], obj: Any) -> T:
