@@ -451,9 +451,10 @@ async def test_plans_and_credits() -> None:
 
 
 async def test_captcha_providers_and_stats(api: Api) -> None:
-    assert (await api.get("accounts/captcha-providers"))[1] == {"freeCaptchaCredits": 100}
+    # 300 free solves since 2026 (api-update-2026-h2 §5.4)
+    assert (await api.get("accounts/captcha-providers"))[1] == {"freeCaptchaCredits": 300}
     await api.video()
-    assert (await api.get("accounts/captcha-providers"))[1] == {"freeCaptchaCredits": 99}
+    assert (await api.get("accounts/captcha-providers"))[1] == {"freeCaptchaCredits": 299}
     status, out, _ = await api.post("accounts/captcha-providers", json={"EzCaptcha": "abcdef12345"})
     assert (status, out) == (200, {"EzCaptcha": "abcde…"})
     assert (await api.post("accounts/captcha-providers", json={"Nope": "x"}))[0] == 400
