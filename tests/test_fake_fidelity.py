@@ -242,3 +242,23 @@ async def test_vendor_ugc_pipeline_runs_against_the_fake() -> None:
         out = await anyio.to_thread.run_sync(_ugc_pipeline, fake.base_url, fake.token)
     assert all(u == c + "_upsampled" for c, u in zip(out["clips"], out["upscaled"], strict=True))
     assert out["joined"]["encodedVideo"]
+
+
+def test_fake_server_command_passes_seed_and_user_agent_switch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowapi.testing
+    from flowapi.cli import main
+
+    seen: dict[str, Any] = {}
+
+    async def fake_run(**kwargs: Any) -> None:
+        seen.update(kwargs)
+
+    monkeypatch.setattr(flowapi.testing, "run_fake_server", fake_run)
+    assert main(["fake-server", "--seed", "5", "--faults", "throttled:0.1"]) == 0
+    assert seen["faults"].seed == 5 and seen["seed"] == 5
+    assert seen["block_default_user_agents"] is True
+    assert main(["fake-server", "--faults", "seed=9, throttled:0.1",
+                 "--allow-urllib-user-agent"]) == 0
+    assert seen["faults"].seed == 9
+    assert seen["block_default_user_agents"] is False
