@@ -178,3 +178,15 @@ async def test_unpublished_shapes_decode_tolerantly(replay: tuple[Replay, FlowSe
     result = report.calls[0].result
     assert result is not None and result.deleted is None
     assert result.extra == {"deletedCount": 1}
+
+
+async def test_iter_projects_stops_on_a_repeated_cursor(replay: tuple[Replay, FlowSession]) -> None:
+    server, flow = replay
+    server.set("assets/projects/me@gmail.com", {"projects": [], "truncated": True,
+                                                  "cursor": "same"})
+    pages = []
+    with pytest.raises(flowapi.ResponseValidationError, match="twice"):
+        async for page in flow.assets.iter_projects("me@gmail.com"):
+            pages.append(page)
+    assert len(pages) == 2
+    assert server.seen[-1][2] == {"cursor": "same"}
