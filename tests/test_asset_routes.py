@@ -184,9 +184,13 @@ async def test_iter_projects_stops_on_a_repeated_cursor(replay: tuple[Replay, Fl
     server, flow = replay
     server.set("assets/projects/me@gmail.com", {"projects": [], "truncated": True,
                                                   "cursor": "same"})
-    pages = []
-    with pytest.raises(flowapi.ResponseValidationError, match="twice"):
+    pages: list[AssetProjectsPage] = []
+
+    async def collect() -> None:
         async for page in flow.assets.iter_projects("me@gmail.com"):
             pages.append(page)
+
+    with pytest.raises(flowapi.ResponseValidationError, match="twice"):
+        await collect()
     assert len(pages) == 2
     assert server.seen[-1][2] == {"cursor": "same"}
