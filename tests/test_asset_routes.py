@@ -194,3 +194,17 @@ async def test_iter_projects_stops_on_a_repeated_cursor(replay: tuple[Replay, Fl
         await collect()
     assert len(pages) == 2
     assert server.seen[-1][2] == {"cursor": "same"}
+
+
+async def test_documented_asset_url_example(replay: tuple[Replay, FlowSession]) -> None:
+    server, flow = replay
+    ref = "user:12345-email:6a6f...-image:ff9aa5cc-...redacted..."  # as the docs print it
+    server.set(f"assets/{ref}", {"url": "https://storage.googleapis.com/...signed-url...",
+                                 "mediaGenerationId": ref})
+    fresh = await flow.assets.get(ref)
+    assert fresh.url.startswith("https://storage.googleapis.com/")
+    assert fresh.media_generation_id == ref
+    assert fresh.http_status == 200
+    server.set(f"assets/{ref}", {"error": "Invalid mediaGenerationId format: x"}, status=400)
+    with pytest.raises(flowapi.BadRequestError, match="Invalid mediaGenerationId"):
+        await flow.assets.get(ref)

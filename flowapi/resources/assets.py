@@ -39,7 +39,9 @@ __all__ = [
 DELETE_BATCH = 100
 """Most ``mediaGenerationIds`` per DELETE /assets/{email} call (api-update-2026-h2 §4)."""
 
-_MEDIA_ID = re.compile(r"^user:\d+-email:[0-9a-fA-F]+-(?P<kind>[a-z]+):\S+$")
+#: ``user:{userid}-email:{hex}-{kind}:{id}`` — loosely: ids are opaque (supplement §1.3) and
+#: the docs print them abridged (``6a6f...``), so only the prefix and the kind are checked.
+_MEDIA_ID = re.compile(r"^user:[^-\s]+-email:\S*?-(?P<kind>image|video|voice|character):\S+$")
 _DOC_GET = "GET assets/{mediaGenerationId}"
 _DOC_DELETE = "DELETE assets/{email}"
 
