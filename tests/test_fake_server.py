@@ -545,7 +545,8 @@ async def test_extend_upscale_gif_concat(api: Api, fake: FakeFlowServer) -> None
     assert status == 200
     assert cat["inputsCount"] == 2
     assert cat["status"] == "MEDIA_GENERATION_STATUS_SUCCESSFUL"
-    assert base64.b64decode(cat["encodedVideo"]) == (MEDIA / "sample.mp4").read_bytes()
+    joined = base64.b64decode(cat["encodedVideo"])  # 8 s + 7 s of landscape clips
+    assert joined == (MEDIA / "video-landscape-15s.mp4").read_bytes()
     status, out, _ = await api.post("videos/concatenate", json={"media": media[:1]})
     assert status == 400
     assert out["code"] == 400
