@@ -48,6 +48,7 @@ from flowapi._errors import (
 )
 from flowapi._files import safe_filename
 from flowapi._media_policy import MediaPolicy
+from flowapi._options import RequestOptions
 from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
 from flowapi._polling import PollPolicy
 from flowapi._retry import RetryBudget, RetryPolicy
@@ -64,6 +65,7 @@ from flowapi.journal import (
     Submission,
     SubmissionState,
 )
+from flowapi.resources.assets import AssetDeleteCall, AssetDeleteReport
 from flowapi.resources.media import DownloadError
 from flowapi.types import (
     UNSET,
@@ -88,6 +90,8 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AmbiguousSubmitError",
+    "AssetDeleteCall",
+    "AssetDeleteReport",
     "AuthenticationError",
     "BadRequestError",
     "CaptchaRejectedError",
@@ -127,6 +131,7 @@ __all__ = [
     "RateLimitError",
     "RealClock",
     "RecordedFailureError",
+    "RequestOptions",
     "RequestTimeoutError",
     "ResponseValidationError",
     "RetryBudget",

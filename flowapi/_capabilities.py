@@ -127,14 +127,24 @@ class ImageModelSpec:
 
 
 IMAGE_MODELS: Mapping[str, ImageModelSpec] = MappingProxyType({
-    "nano-banana-2-lite": ImageModelSpec(max_references=10, upscale=False),
+    "nano-banana-2-lite": ImageModelSpec(max_references=10, upscale=True),
     "nano-banana-2": ImageModelSpec(max_references=10, upscale=True),
     "nano-banana-pro": ImageModelSpec(max_references=10, upscale=True),
     "nano-banana": ImageModelSpec(max_references=10, upscale=True),
-    "imagen-4": ImageModelSpec(max_references=10, upscale=False),
+    "imagen-4": ImageModelSpec(max_references=10, upscale=True),
 })
-"""Image models; ``nano-banana`` → ``nano-banana-2`` and ``imagen-4`` →
-``nano-banana-2-lite`` are server-side aliases since July 2026."""
+"""Image models (api-update-2026-h2 §5.3): default ``nano-banana-2-lite`` (with or without
+references), 4 images, ``16:9`` (``auto`` in I2I for ``nano-banana-2``/``-pro``); every
+model upscales to 2K/4K. ``nano-banana`` → ``nano-banana-2`` and ``imagen-4`` →
+``nano-banana-2-lite`` are deprecated server-side aliases, still accepted (send the
+canonical names)."""
+
+DEFAULT_IMAGE_MODEL = "nano-banana-2-lite"
+"""``model`` of POST /images when omitted (api-update-2026-h2 §5.3)."""
+DEFAULT_IMAGE_COUNT = 4
+"""``count`` of POST /images when omitted (settled by api-update-2026-h2 §5.3)."""
+DEFAULT_IMAGE_ASPECT_RATIO = "16:9"
+"""``aspectRatio`` of POST /images when omitted and no reference is given."""
 
 IMAGE_ASPECT_RATIOS = frozenset({"16:9", "4:3", "1:1", "3:4", "9:16", "auto", "landscape",
                                  "portrait"})

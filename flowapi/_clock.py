@@ -78,10 +78,23 @@ class ScaledClock:
             raise ValueError(f"time_scale must be in (0, 1], got {time_scale!r}")
         self.time_scale = time_scale
         self.anchor = time.time() if anchor is None else anchor
+        self._offset = 0.0
 
     def time(self) -> float:
-        """Simulated Unix time: ``anchor + (real_now - anchor) / time_scale``."""
-        return self.anchor + (time.time() - self.anchor) / self.time_scale
+        """Simulated Unix time: ``anchor + (real_now - anchor) / time_scale`` plus every
+        :meth:`advance`."""
+        return self.anchor + (time.time() - self.anchor) / self.time_scale + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Jump simulated time forward by ``seconds`` (≥ 0) at once, e.g. "six hours later"
+        in a test; sleepers are not woken early.
+
+        Raises:
+            ValueError: ``seconds`` is negative (time never goes back).
+        """
+        if seconds < 0:
+            raise ValueError(f"advance takes seconds >= 0, got {seconds!r}")
+        self._offset += seconds
 
     def now(self) -> float:
         """Simulated monotonic seconds (same scale as :meth:`time`)."""

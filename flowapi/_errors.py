@@ -30,12 +30,13 @@ holds the API token: the transport redacts response bodies before they get here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flowapi._rate_limits import RATE_LIMIT_RULES, RateLimitScope
 
 if TYPE_CHECKING:
+    from flowapi.types.captcha import CaptchaAttempt, CaptchaInfo
     from flowapi.types.errors import ErrorBody
     from flowapi.types.jobs import Job
 
@@ -44,6 +45,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AccountSkip",
     "AmbiguousSubmitError",
     "AuthenticationError",
     "BadRequestError",
@@ -70,6 +72,7 @@ __all__ = [
     "ServiceUnavailableError",
     "SessionExpiredError",
     "error_for_status",
+    "is_captcha_rejection",
 ]
 
 #: Content-policy reasons (POST /videos › Responses › 400; POST /images › 400).
@@ -77,6 +80,17 @@ CONTENT_POLICY_MARKERS = ("PUBLIC_ERROR_UNSAFE_GENERATION", "UNSAFE", "TRUMP_FAC
                           "PROMINENT_PEOPLE", "CHILD", "SEXUAL", "VIOLENCE", "FINISH_REASON_INPUT")
 CAPTCHA_QUALITY_PREFIX = "captcha_quality:"
 CAPTCHA_SERVICE_PREFIX = "Captcha service failed:"
+#: Google's text when it refuses the reCAPTCHA token: a 403 ``PERMISSION_DENIED`` (sync
+#: response or failed job record). As a 429 the same words mean a low score (rate limit).
+RECAPTCHA_FAILED = "recaptcha evaluation failed"
+
+
+def is_captcha_rejection(text: str) -> bool:
+    """Whether an error text says the captcha token was rejected: the ``captcha_quality:``
+    prefix (useapi) or Google's ``reCAPTCHA evaluation failed`` (403 PERMISSION_DENIED).
+    Callers check the status (403, or a failed job) themselves."""
+    low = text.lstrip().lower()
+    return low.startswith(CAPTCHA_QUALITY_PREFIX) or RECAPTCHA_FAILED in low
 
 
 class FlowError(Exception):
@@ -145,6 +159,10 @@ class APIStatusError(APIError):
         body: the decoded error envelope, or ``None`` if the body was not JSON.
         text: the raw body text, at most 4,000 characters, token redacted.
         headers: the response headers.
+        jobid: the job id the body names (``jobId``/``jobid``; e.g. a 403 failed-job body or
+            a 408), else ``None`` — look the job up before resubmitting.
+        captcha: the body's ``captcha`` block (top level or ``response.captcha``), if any.
+        captcha_attempts: every captcha attempt reported in the body (``()`` if none).
     """
 
     status: int | None = None
@@ -158,6 +176,26 @@ class APIStatusError(APIError):
         self.body = body
         self.text = text
         self.headers: Mapping[str, str] = dict(headers or {})
+
+    @property
+    def jobid(self) -> str | None:
+        """The job id named by the error body, or ``None``."""
+        return (self.body.jobid or None) if self.body is not None else None
+
+    @property
+    def captcha(self) -> CaptchaInfo | None:
+        """The ``captcha`` block of the error body (top level, else ``response.captcha``)."""
+        if self.body is None:
+            return None
+        if self.body.captcha is not None:
+            return self.body.captcha
+        return self.body.response.captcha if self.body.response is not None else None
+
+    @property
+    def captcha_attempts(self) -> tuple[CaptchaAttempt, ...]:
+        """Every captcha attempt the body reports (``captcha.attempts[]``), else ``()``."""
+        info = self.captcha
+        return tuple(info.attempts) if info is not None else ()
 
 
 class BadRequestError(APIStatusError):
@@ -194,10 +232,11 @@ class PermissionDeniedError(APIStatusError):
 
 
 class CaptchaRejectedError(PermissionDeniedError):
-    """403 whose ``error`` starts with ``captcha_quality:``: the reCAPTCHA token was rejected.
+    """403: the reCAPTCHA token was rejected — ``error`` starts with ``captcha_quality:``,
+    or Google's ``PERMISSION_DENIED`` "reCAPTCHA evaluation failed" was forwarded.
 
     Raise ``captchaRetry`` to 5 or more and configure more providers
-    (POST /videos/extend › 403).
+    (POST /videos/extend › 403). :attr:`captcha_attempts` lists what was tried.
     """
 
 
@@ -210,7 +249,11 @@ class NotFoundError(APIStatusError):
 class RequestTimeoutError(APIStatusError):
     """408: the server's own polling of a synchronous generation timed out (600 s).
 
-    Use async mode (``jobs.submit``) for long generations.
+    The job was accepted and **may still complete**: do not resubmit (that spends credits
+    twice). Find it — :attr:`jobid` when the body names it (``flow.jobs.wait(jobid)``),
+    else among recent jobs (``flow.jobs.stats("history")``, GET /jobs?options=history) or
+    by your ``replyRef`` / ``replyUrl`` callback. Use async mode (``jobs.submit``) for long
+    generations.
     """
 
     status = 408
@@ -263,19 +306,32 @@ class RateLimitError(APIStatusError):
         self.lane_retry_at: float | None = retry_at if local else None
 
 
+class AccountSkip(NamedTuple):
+    """One ``skipReasons[]`` entry of a ``no_eligible_account`` 429 (a tuple, so
+    ``email, reason, model = skip`` works)."""
+
+    email: str
+    """The account that was filtered out."""
+    reason: str
+    """The 429 reason that quarantined it, e.g. ``PUBLIC_ERROR_USER_QUOTA_REACHED``."""
+    model: str
+    """The quarantined model, or ``"*"`` for the whole account."""
+
+
 class NoEligibleAccountError(RateLimitError):
     """429 ``no_eligible_account``: every account is quarantined for the requested model.
 
     Attributes:
-        skip_reasons: ``[(email, reason, model), ...]`` — why each account was filtered;
+        skip_reasons: :class:`AccountSkip` ``(email, reason, model)`` per filtered account;
             ``model == "*"`` means account-wide.
     """
 
-    def __init__(self, message: str, *, skip_reasons: list[tuple[str, str, str]] | None = None,
+    def __init__(self, message: str, *,
+                 skip_reasons: Iterable[tuple[str, str, str]] | None = None,
                  **kwargs: Any) -> None:
         kwargs.setdefault("scope", "all")
         super().__init__(message, **kwargs)
-        self.skip_reasons = list(skip_reasons or [])
+        self.skip_reasons: list[AccountSkip] = [AccountSkip(*s) for s in skip_reasons or ()]
 
 
 class ServerError(APIStatusError):
@@ -396,14 +452,19 @@ class JobFailedError(JobError):
         job: the final job record.
         reason: the Google reason (``PUBLIC_ERROR_UNSAFE_GENERATION``…) or error text.
         moderated: ``True`` when the failure is a content-policy decision.
+        captcha_rejected: ``True`` when Google rejected the captcha token (``captcha_quality:``
+            or 403 ``PERMISSION_DENIED`` "reCAPTCHA evaluation failed"): a resubmit with a
+            higher ``captchaRetry`` or more providers may pass.
     """
 
     def __init__(self, message: str, *, jobid: str, job: Job | None = None,
-                 reason: str | None = None, moderated: bool = False) -> None:
+                 reason: str | None = None, moderated: bool = False,
+                 captcha_rejected: bool = False) -> None:
         super().__init__(message, jobid=jobid)
         self.job = job
         self.reason = reason
         self.moderated = moderated
+        self.captcha_rejected = captcha_rejected
 
 
 class JobTimeoutError(JobError, TimeoutError):
@@ -457,7 +518,10 @@ _STATUS_HINTS: Mapping[int, str] = {
     403: "raise captchaRetry to 5+ and configure more captcha providers, or check that "
          "the referenced media belongs to your account",
     404: "check the email, id or reference",
-    408: "the synchronous call timed out server-side; use async mode (jobs.submit)",
+    408: "the server stopped waiting after 600 s but the job may still complete: do not "
+         "resubmit (that spends credits twice); find it with flow.jobs.stats('history') "
+         "(GET /jobs?options=history), your replyRef or replyUrl callback, then "
+         "flow.jobs.wait(jobid); use async mode (jobs.submit) for long generations",
     410: "the job expired (7-day retention); its result is gone",
     429: "wait until the cooldown ends",
     500: "a server-side error; retry later",
@@ -469,15 +533,18 @@ _STATUS_HINTS: Mapping[int, str] = {
 }
 
 
-def error_class_for(status: int, *, error_text: str, reason: str | None) -> type[APIStatusError]:
+def error_class_for(status: int, *, error_text: str, reason: str | None,
+                    body: ErrorBody | None = None) -> type[APIStatusError]:
     """Return the exception class for an HTTP status, refined by the body.
 
-    One table plus a 5xx fallback; ``captcha_quality:`` → :class:`CaptchaRejectedError`,
+    One table plus a 5xx fallback; a 403 ``captcha_quality:`` or "reCAPTCHA evaluation
+    failed" → :class:`CaptchaRejectedError`,
     ``Captcha service failed:`` → :class:`CaptchaServiceError`, content-policy reasons →
     :class:`ContentPolicyError`, ``no_eligible_account`` → :class:`NoEligibleAccountError`.
     """
     head = error_text.lstrip().lower()
-    if status == 403 and head.startswith(CAPTCHA_QUALITY_PREFIX.lower()):
+    if status == 403 and (is_captcha_rejection(error_text) or (
+            body is not None and is_captcha_rejection(body.message_text))):
         return CaptchaRejectedError
     if status == 503 and head.startswith(CAPTCHA_SERVICE_PREFIX.lower()):
         return CaptchaServiceError
@@ -537,12 +604,25 @@ def error_for_status(status: int, *, method: str, url: str, error_text: str,
         **extra: subclass fields (``retry_at``, ``scope``, ``email``, ``model``,
             ``skip_reasons``).
     """
-    cls = error_class_for(status, error_text=error_text, reason=reason)
+    cls = error_class_for(status, error_text=error_text, reason=reason, body=body)
     what = error_text or f"HTTP {status}"
+    if issubclass(cls, CaptchaRejectedError) and body is not None and not is_captcha_rejection(
+            what):
+        what = body.message_text or what
     if reason and reason not in what:
         what = f"{what} [{reason}]"
-    message = (f"{method} {url} → {status}: {what}. "
-               f"Next: {status_hint(status, reason, error_text)}.")
+    hint = status_hint(status, reason, error_text)
+    if issubclass(cls, CaptchaRejectedError):
+        hint = ("Google rejected the reCAPTCHA token: raise captchaRetry to 5+, add captcha "
+                "providers (POST /accounts/captcha-providers) or set captchaOrder, then submit "
+                "again")
+    jobid = body.jobid if body is not None else ""
+    if status == 408 and jobid:
+        hint = (f"the server stopped waiting after 600 s but job {jobid} may still complete: "
+                f"do not resubmit; wait for it with flow.jobs.wait({jobid!r})")
+    elif jobid:
+        hint = f"{hint} (job {jobid})"
+    message = f"{method} {url} → {status}: {what}. Next: {hint}."
     kwargs: dict[str, Any] = {
         "status_code": status, "method": method, "url": url, "reason": reason, "body": body,
         "text": text, "headers": headers,

@@ -150,12 +150,19 @@ def failure_of(job: Job) -> JobFailedError:
     reason = job.reason
     detail = job.message_text or "no error text"
     moderated = is_content_policy(reason) or is_content_policy(detail)
-    hint = ("moderated: rephrase, change references or model, or resubmit (moderation "
-            "varies between attempts)" if moderated else
-            "see job.error / job.response; the job id stays readable for 7 days")
+    captcha = job.is_captcha_failure
+    if moderated:
+        hint = ("moderated: rephrase, change references or model, or resubmit (moderation "
+                "varies between attempts)")
+    elif captcha:
+        hint = ("Google rejected the captcha token: resubmit with captchaRetry 5+ or more "
+                "captcha providers (POST /accounts/captcha-providers, captchaOrder)")
+    else:
+        hint = "see job.error / job.response; the job id stays readable for 7 days"
     return JobFailedError(
         f"job {job.jobid} failed: {detail}" + (f" [{reason}]" if reason else "") + f". {hint}.",
-        jobid=job.jobid, job=job, reason=reason or detail, moderated=moderated)
+        jobid=job.jobid, job=job, reason=reason or detail, moderated=moderated,
+        captcha_rejected=captcha)
 
 
 async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, clock: Clock,

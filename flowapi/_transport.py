@@ -33,10 +33,12 @@ from yarl import URL
 
 from flowapi._clock import Clock
 from flowapi._errors import (
+    AccountSkip,
     AmbiguousSubmitError,
     APIError,
     APIStatusError,
     FlowError,
+    InvalidParamsError,
     RateLimitError,
     RateLimitScope,
     ResponseValidationError,
@@ -50,7 +52,7 @@ from flowapi._media_policy import MediaPolicy
 from flowapi._net_errors import TRANSPORT_ERRORS, redact, redact_bytes, translate_client_error
 from flowapi._rate_limits import rate_limit_rule
 from flowapi._retry import Decision, RetryBudget, RetryPolicy, classify, parse_retry_after
-from flowapi.types._base import decode, encoder
+from flowapi.types._base import ResponseStruct, decode, encoder
 from flowapi.types.errors import ErrorBody
 
 __all__ = ["Timeouts", "Transport", "encode_email", "encode_id", "redact"]
@@ -221,6 +223,9 @@ class Transport:
         reply_ref: str | None = None,
         retry: RetryPolicy | None = None,
         moderated_500: bool = False,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> T:
         """Send a request, retrying per policy, and decode the 2xx body as ``response_type``.
 
@@ -245,8 +250,14 @@ class Transport:
             moderated_500: the endpoint documents a 500 with the Google error envelope as
                 a definite answer (POST images: the images were moderated), so such a 500
                 is raised as :class:`~flowapi.ServerError` rather than ambiguous.
+            extra_body: keys merged into the JSON body as-is (after local validation, so
+                fields newer than this SDK are sent even with ``validate=True``); they
+                win over the SDK's own keys. Not allowed on GET or raw uploads.
+            extra_query: query parameters added as-is (win over the SDK's own).
+            extra_headers: headers added as-is (``Authorization`` cannot be replaced).
 
         Raises:
+            InvalidParamsError: an ``extra_*`` option that cannot be sent (nothing sent).
             APIStatusError: (a subclass) for a non-2xx response that is not retried.
             RateLimitError: also with ``local=True`` when a generation request was not sent
                 because its lane is parked; ``SessionExpiredError(local=True)`` when its
@@ -257,11 +268,16 @@ class Transport:
         """
         policy = retry or self.retry
         url = self.url(*segments)
-        if params:
-            url = url.with_query(dict(params))
+        query = {**(params or {}), **(extra_query or {})}
+        if query:
+            url = url.with_query(query)
         body: bytes | None = data
-        headers = {"User-Agent": self.user_agent, "Accept": "application/json",
-                   "Authorization": f"Bearer {self._token}"}
+        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        if extra_headers:
+            headers.update(_extra_headers(extra_headers))
+        headers["Authorization"] = f"Bearer {self._token}"
+        if extra_body:
+            json = _merge_extra_body(method, json, data, extra_body)
         if json is not None:
             body = encoder.encode(json)
             headers["Content-Type"] = "application/json"
@@ -454,7 +470,7 @@ class Transport:
     def _decode(self, response_type: type[T], raw: bytes, method: str, url: URL,
                 status: int | None = None) -> T:
         try:
-            return decode(response_type, raw)
+            result = decode(response_type, raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             text = self._redact_bytes(raw[:_TEXT_LIMIT + 1024])[:_TEXT_LIMIT].decode(
                 "utf-8", "replace")
@@ -469,6 +485,9 @@ class Transport:
                 "(ResponseValidationError.text).", method=method, url=str(url), text=text,
                 path=path, status_code=status, malformed=malformed,
             ) from exc
+        if status is not None and isinstance(result, ResponseStruct):
+            return msgspec.structs.replace(result, http_status=status)
+        return result
 
     def _status_error(self, status: int, raw: bytes, headers: Mapping[str, str], method: str,
                       url: URL, email: str | None, model: str | None) -> APIStatusError:
@@ -482,12 +501,12 @@ class Transport:
         error_text = ""
         reason: str | None = None
         retry_after_body: str | None = None
-        skip: list[tuple[str, str, str]] = []
+        skip: list[AccountSkip] = []
         if body is not None:
             error_text = body.error_text or body.message_text
             reason = body.reason
             retry_after_body = body.retry_after
-            skip = [(s.email, s.reason, s.model) for s in body.skip_reasons]
+            skip = [AccountSkip(s.email, s.reason, s.model) for s in body.skip_reasons]
             if error_text == "no_eligible_account":
                 reason = "no_eligible_account"
         extra: dict[str, Any] = {}
@@ -537,6 +556,38 @@ def _smaller(a: float | None, b: float | None) -> float | None:
     if a is None:
         return b
     return a if b is None else min(a, b)
+
+
+def _extra_headers(extra: Mapping[str, str]) -> dict[str, str]:
+    """``extra_headers`` checked: strings only, never ``Authorization`` (the token is the
+    session's) nor ``Host``/``Content-Length`` (set by the HTTP client)."""
+    out: dict[str, str] = {}
+    for key, value in extra.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidParamsError("extra_headers takes str → str")
+        if key.lower() in ("authorization", "host", "content-length"):
+            raise InvalidParamsError(f"extra_headers cannot set {key}: the session owns it")
+        out[key] = value
+    return out
+
+
+def _merge_extra_body(method: str, json: Any, data: bytes | None,
+                      extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body with ``extra_body`` merged over it (``extra`` wins)."""
+    if method == "GET" or data is not None:
+        what = "a GET request" if method == "GET" else "a raw upload"
+        raise InvalidParamsError(f"extra_body cannot be sent with {what} (it has no JSON "
+                                 "body); use extra_query or extra_headers")
+    if json is None:
+        base: dict[str, Any] = {}
+    elif isinstance(json, Mapping):
+        base = dict(json)
+    else:
+        built = msgspec.to_builtins(json)
+        if not isinstance(built, dict):
+            raise InvalidParamsError("extra_body needs a JSON object body")
+        base = built
+    return {**base, **extra}
 
 
 def _async_without_jobid(body: Any, result: Any) -> bool:

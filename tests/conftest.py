@@ -12,6 +12,7 @@ import pytest
 
 from flowapi import FlowSession, RetryBudget, RetryPolicy
 from flowapi.testing import FakeFlowServer
+from tests.conftest_replay import replay  # noqa: F401  (the `replay` fixture)
 
 TIME_SCALE = 0.001
 

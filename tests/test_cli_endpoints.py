@@ -336,6 +336,55 @@ def test_assets_upload(cli: Any, server: Any) -> None:
     assert missing.code == 2
 
 
+def test_assets_get_projects_media_delete(cli: Any, server: Any,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    email = _email(cli)
+    up = cli("assets", "upload", str(MEDIA_DIR / "sample.png"), "--email", email)
+    media_id = up.json["mediaGenerationId"]["mediaGenerationId"]
+    got = cli("assets", "get", media_id)
+    assert got.code == 0, got.err
+    assert got.json["mediaGenerationId"] == media_id and got.json["url"]
+    video = cli("videos", "create", "--prompt", "a fox", "--model", "veo-3.1-lite")
+    assert video.code == 0, video.err
+    projects = cli("assets", "projects", email, "--all")
+    assert projects.code == 0, projects.err
+    assert projects.json["projects"][0]["byType"] == {"VIDEO": 1}
+    one = cli("assets", "projects", email)
+    assert one.json["truncated"] is False
+    media = cli("assets", "media", email)
+    assert media.code == 0, media.err
+    assert media.json["likelyUploads"] == 1
+    assert {m["likelyUpload"] for m in media.json["media"]} == {True, False}
+    # unattended without --yes: refused, nothing sent
+    before = len(server.requests)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    refused = cli("assets", "delete", email, media_id)
+    assert refused.code == 2 and "--yes" in refused.err
+    assert len(server.requests) == before
+    deleted = cli("assets", "delete", email, media_id, "--yes")
+    assert deleted.code == 0, deleted.err
+    assert deleted.json["ok"] is True and deleted.json["deleted"] == 1
+    assert cli("assets", "get", media_id).code == 1  # 404: gone for good
+
+
+def test_assets_delete_asks_on_a_terminal(cli: Any, server: Any,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    email = _email(cli)
+    up = cli("assets", "upload", str(MEDIA_DIR / "sample.png"), "--email", email)
+    media_id = up.json["mediaGenerationId"]["mediaGenerationId"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    no = cli("assets", "delete", email, media_id)
+    assert no.code == 2 and "Permanently delete 1" in no.err
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    yes = cli("assets", "delete", email, media_id)
+    assert yes.code == 0, yes.err
+    assert [r.status for r in server.requests if r.route == "DELETE assets/{email}"] == [200]
+
+
 def test_images_create_download_and_upscale(cli: Any, tmp_path: Path) -> None:
     run = cli("images", "create", "--prompt", "a lighthouse", "--model", "nano-banana-2",
               "--count", "2", "--download", str(tmp_path / "imgs"))
@@ -409,7 +458,7 @@ def _leaf_parsers() -> list[tuple[str, argparse.ArgumentParser]]:
 
 def test_every_command_has_help_naming_its_endpoint() -> None:
     leaves = dict(_leaf_parsers())
-    assert len(leaves) == 26  # the 25 endpoints plus `jobs wait`
+    assert len(leaves) == 30  # the 29 endpoints plus `jobs wait`
     for name, leaf in leaves.items():
         text = " ".join(leaf.format_help().split())
         assert "Calls " in text, name
@@ -464,6 +513,6 @@ def test_elide_base64() -> None:
 
 def test_reference_doc_lists_every_command() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "reference.md").read_text()
-    assert doc.count("\n### ") == 25  # one section per endpoint of the overview page
+    assert doc.count("\n### ") == 29  # one section per endpoint (25 + 4 asset routes)
     for name, _ in _leaf_parsers():
         assert f"flowapi {name}" in doc, name

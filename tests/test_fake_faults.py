@@ -96,7 +96,7 @@ async def test_429_variants(
         retry = int(headers["Retry-After"])
         assert lo <= retry <= hi
         at = dt.datetime.fromisoformat(body["retryAfter"].replace("Z", "+00:00")).timestamp()
-        assert abs(at - (fake.clock.time() + retry)) < 5
+        assert abs(at - (fake.clock.time() + retry)) < 60  # sim s; 1 ms real = 1 s here
         if kind == "model_quota":
             assert body["error"]["details"][0]["metadata"] == {"canUpgradeForQuota": "true"}
             assert dt.datetime.fromtimestamp(at, dt.UTC).time() == dt.time(0, 0)

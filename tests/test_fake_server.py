@@ -143,7 +143,7 @@ async def test_async_submit_poll_download(api: Api, fake: FakeFlowServer) -> Non
         assert r.status == 200
         assert r.headers["Content-Type"] == "video/mp4"
         assert int(r.headers["Content-Length"]) == len(data)
-    assert data == (MEDIA / "sample.mp4").read_bytes()
+    assert data == (MEDIA / "video-landscape-8s.mp4").read_bytes()  # 8 s, 16:9 like the job
     async with api.s.get(media[0]["thumbnailUrl"]) as r:
         assert r.status == 200
         assert r.headers["Content-Type"] == "image/jpeg"
@@ -451,9 +451,10 @@ async def test_plans_and_credits() -> None:
 
 
 async def test_captcha_providers_and_stats(api: Api) -> None:
-    assert (await api.get("accounts/captcha-providers"))[1] == {"freeCaptchaCredits": 100}
+    # 300 free solves since 2026 (api-update-2026-h2 §5.4)
+    assert (await api.get("accounts/captcha-providers"))[1] == {"freeCaptchaCredits": 300}
     await api.video()
-    assert (await api.get("accounts/captcha-providers"))[1] == {"freeCaptchaCredits": 99}
+    assert (await api.get("accounts/captcha-providers"))[1] == {"freeCaptchaCredits": 299}
     status, out, _ = await api.post("accounts/captcha-providers", json={"EzCaptcha": "abcdef12345"})
     assert (status, out) == (200, {"EzCaptcha": "abcde…"})
     assert (await api.post("accounts/captcha-providers", json={"Nope": "x"}))[0] == 400
@@ -544,7 +545,8 @@ async def test_extend_upscale_gif_concat(api: Api, fake: FakeFlowServer) -> None
     assert status == 200
     assert cat["inputsCount"] == 2
     assert cat["status"] == "MEDIA_GENERATION_STATUS_SUCCESSFUL"
-    assert base64.b64decode(cat["encodedVideo"]) == (MEDIA / "sample.mp4").read_bytes()
+    joined = base64.b64decode(cat["encodedVideo"])  # 8 s + 7 s of landscape clips
+    assert joined == (MEDIA / "video-landscape-15s.mp4").read_bytes()
     status, out, _ = await api.post("videos/concatenate", json={"media": media[:1]})
     assert status == 400
     assert out["code"] == 400
@@ -561,7 +563,7 @@ async def test_v2v_edit_uses_uploaded_clip(api: Api, fake: FakeFlowServer) -> No
     vid = up["mediaGenerationId"]["mediaGenerationId"]
     body = await api.video(model="omni-flash", referenceVideo_1=vid)
     assert fake.jobs[body["jobId"]].meta["mode"] == "v2v"
-    assert fake.jobs[body["jobId"]].credits_spent == 40
+    assert fake.jobs[body["jobId"]].credits_spent == 20  # V2V 720p, api-update-2026-h2 §5.1
     status, _out, _ = await api.post(
         "videos",
         json={"prompt": "x", "model": "omni-flash", "referenceVideo_1": vid, "duration": 8},

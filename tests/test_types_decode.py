@@ -721,7 +721,7 @@ def test_captcha_stats_with_and_without_summary() -> None:
     assert stats.data[0].page_action == "VIDEO_GENERATION"
     empty = decode(CaptchaStats, b'{"total": 0, "data": []}')
     assert empty.summary is None
-    assert empty.data == ()
+    assert empty.data == []
 
 
 def test_assets() -> None:

@@ -79,7 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--faults", default=None,
                       help="fault spec, e.g. 'throttled:0.05,moderation:0.1,"
                            "reset_after_create:0.01@POST videos'")
-    fake.add_argument("--seed", type=int, default=0, help="RNG seed (default 0)")
+    fake.add_argument("--seed", type=int, default=0,
+                      help="seed of ids, load-balancing ties and the fault streams (default "
+                           "0; a 'seed=N' item in --faults wins): the same seed and the same "
+                           "client behaviour inject the same faults")
+    fake.add_argument("--allow-urllib-user-agent", action="store_true",
+                      help="accept Python urllib's default User-Agent; by default the API "
+                           "origin answers it 403 'error code: 1010' like the real "
+                           "Cloudflare edge")
     fake.add_argument("--token", default="user:1234-fake-token",
                       help="the bearer token the fake accepts")
     fake.add_argument("--anchor", type=float, default=None,

@@ -155,10 +155,11 @@ async def _demo(args: argparse.Namespace) -> int:
 async def _fake_server(args: argparse.Namespace) -> int:
     from flowapi.testing import parse_faults, run_fake_server
 
-    faults = parse_faults(args.faults) if args.faults else None
+    faults = parse_faults(args.faults, seed=args.seed) if args.faults else None
     await run_fake_server(host=args.host, port=args.port, media_port=args.media_port,
                           time_scale=args.time_scale, faults=faults, seed=args.seed,
-                          token=args.token, anchor=args.anchor)
+                          token=args.token, anchor=args.anchor,
+                          block_default_user_agents=not args.allow_urllib_user_agent)
     return EXIT_OK
 
 

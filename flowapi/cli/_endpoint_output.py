@@ -21,6 +21,7 @@ import msgspec
 
 from flowapi._files import safe_filename
 from flowapi._session import FlowSession
+from flowapi.types._base import wire_builtins
 from flowapi.types.media import MediaItem
 
 __all__ = [
@@ -97,7 +98,7 @@ class Output:
 
     def render(self, obj: Any) -> str:
         """The response as pretty-printed JSON text (wire names)."""
-        data = _drop_empty_jobid_alias(msgspec.to_builtins(obj))
+        data = _drop_empty_jobid_alias(wire_builtins(obj))
         if self.saved or not self.raw:
             data = elide_base64(data, self.hint)
         text = msgspec.json.format(msgspec.json.encode(data), indent=2).decode()

@@ -4,7 +4,7 @@
 
     accounts    create | list | get EMAIL | delete EMAIL
     captcha     providers | set-providers --CapSolver KEY ... | stats
-    assets      upload FILE
+    assets      upload FILE | get MEDIA_ID | projects EMAIL | media EMAIL | delete EMAIL ID...
     images      create | upscale
     videos      create | extend | upscale [--async [--wait]] | gif MEDIA_ID | concatenate CLIP...
     voices      create | list --email E | get REF | delete REF
@@ -38,6 +38,7 @@ from flowapi._errors import (
     PaymentRequiredError,
 )
 from flowapi._session import FlowSession
+from flowapi.cli import _asset_actions as asset_act
 from flowapi.cli import _endpoint_actions as act
 from flowapi.cli._endpoint_actions import EXIT_FAILED, EXIT_FATAL, EXIT_USAGE, Prepare
 from flowapi.cli._endpoint_output import Output, redact
@@ -175,9 +176,11 @@ def register_endpoint_commands(sub: SubParsers, add_connection_args: ConnectionA
                     "(/accounts/captcha-providers, /accounts/captcha-stats)",
                     "Configure captcha-solver API keys and compare their success rates.",
                     add_connection_args))
-    _assets(_Group(sub, "assets", "upload reference images and videos (POST /assets)",
-                   "Upload images and videos to use as startImage, referenceImage_N, "
-                   "referenceVideo_1, reference_N or character images.", add_connection_args))
+    _assets(_Group(sub, "assets", "upload, re-sign, list and delete images and videos "
+                   "(/assets)", "Upload images and videos to use as startImage, "
+                   "referenceImage_N, referenceVideo_1, reference_N or character images; get "
+                   "a fresh download URL; list an account's projects and media; delete media "
+                   "for good.", add_connection_args))
     _images(_Group(sub, "images", "generate and upscale images (POST /images, "
                    "/images/upscale)", "Imagen 4 / Nano Banana images (synchronous).",
                    add_connection_args))
@@ -249,6 +252,38 @@ def _assets(g: _Group) -> None:
     p.add_argument("--content-type", default=None,
                    choices=("image/png", "image/jpeg", "image/webp", "video/mp4"),
                    help="override the type detected from the file's bytes")
+    p = g.add("get", "GET /assets/{mediaGenerationId}", "get a fresh signed download URL",
+              act.simple(lambda flow, args: flow.assets.get(args.media_generation_id)),
+              details="Media URLs expire after ~6 h; this re-signs an image or video "
+              "(uploaded or generated). The URL itself is valid ~6 h.")
+    p.add_argument("media_generation_id", metavar="MEDIA_ID",
+                   help="mediaGenerationId of an image or video")
+    p = g.add("projects", "GET /assets/projects/{email}",
+              "list the account's projects that hold generated media",
+              asset_act.assets_projects, details="Counts cover generated media only and are "
+              "per page; --all follows the cursor and merges the pages per projectId.")
+    p.add_argument("email", metavar="EMAIL", help="the account")
+    p.add_argument("--cursor", default=None, help="continue from this page cursor")
+    p.add_argument("--all", action="store_true", help="follow every page and merge them")
+    p = g.add("media", "GET /assets/media/{email}",
+              "list one project's media (generations and uploads)",
+              act.simple(lambda flow, args: flow.assets.list_media(
+                  args.email, project_id=args.project_id)),
+              details="likelyUpload marks uploads; they stay on the account for good.")
+    p.add_argument("email", metavar="EMAIL", help="the account")
+    p.add_argument("--project-id", default=None,
+                   help="projectId from `assets projects` (default: the current project)")
+    p = g.add("delete", "DELETE /assets/{email}", "permanently delete images and videos",
+              asset_act.assets_delete, details="Explicit ids only, sent in calls of at most "
+              "100 (each all or nothing). Asks before deleting unless --yes. Exit 1 if a "
+              "call failed; the report lists the ids still there.")
+    p.add_argument("email", metavar="EMAIL", help="the account that owns the media")
+    p.add_argument("ids", nargs="*", metavar="MEDIA_ID", help="mediaGenerationIds to delete")
+    p.add_argument("--ids-file", default=None, metavar="PATH",
+                   help="more ids, one per line (- reads stdin)")
+    p.add_argument("--project-id", default=None, help="projectId sent along (optional)")
+    p.add_argument("--yes", action="store_true",
+                   help="do not ask; required when stdin is not a terminal")
 
 
 def _images(g: _Group) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from flowapi._errors import InvalidParamsError
+from flowapi._options import RequestOptions
 from flowapi._transport import encode_email
 from flowapi.resources._base import Resource
 from flowapi.types.accounts import Account, AccountCreated, AccountDeleted, AccountSummary
@@ -13,7 +16,7 @@ __all__ = ["Accounts"]
 class Accounts(Resource):
     """Configure, list, inspect and delete Google Flow accounts."""
 
-    async def create(self, cookies: str) -> AccountCreated:
+    async def create(self, cookies: str, **options: Unpack[RequestOptions]) -> AccountCreated:
         """POST /accounts: add (201) or update (200) an account from its cookie table.
 
         Args:
@@ -28,29 +31,31 @@ class Accounts(Resource):
                                      "table", field="cookies",
                                      doc_section="POST /accounts › Request Body")
         return await self._t.request("POST", ("accounts",), AccountCreated,
-                                     json={"cookies": cookies})
+                                     json={"cookies": cookies}, **options)
 
-    async def list(self) -> dict[str, AccountSummary]:
+    async def list(self, **options: Unpack[RequestOptions]) -> dict[str, AccountSummary]:
         """GET /accounts: every configured account, keyed by email (``{}`` when none)."""
-        return await self._t.request("GET", ("accounts",), dict[str, AccountSummary])
+        return await self._t.request("GET", ("accounts",), dict[str, AccountSummary],
+                                     **options)
 
-    async def get(self, email: str) -> Account:
+    async def get(self, email: str, **options: Unpack[RequestOptions]) -> Account:
         """GET /accounts/{email}: health, credits and video models (with
         ``videoGenerationTimeSeconds``; ``credits``/``models`` only when health is OK).
 
         Raises:
             NotFoundError: the account is not configured.
         """
-        return await self._t.request("GET", ("accounts", encode_email(_email(email))), Account)
+        return await self._t.request("GET", ("accounts", encode_email(_email(email))), Account,
+                                     **options)
 
-    async def delete(self, email: str) -> AccountDeleted:
+    async def delete(self, email: str, **options: Unpack[RequestOptions]) -> AccountDeleted:
         """DELETE /accounts/{email}: remove an account (cannot be undone).
 
         Raises:
             NotFoundError: the account is not configured.
         """
         return await self._t.request("DELETE", ("accounts", encode_email(_email(email))),
-                                     AccountDeleted)
+                                     AccountDeleted, **options)
 
 
 def _email(email: str) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Unpack
 
 from flowapi._capabilities import CAPTCHA_PROVIDERS
 from flowapi._errors import InvalidParamsError
+from flowapi._options import RequestOptions, request_options
 from flowapi.resources._base import Resource
 from flowapi.types.captcha import CaptchaProviders, CaptchaStats
 
@@ -18,7 +20,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class Captcha(Resource):
     """Configure captcha-provider keys and compare their success rates."""
 
-    async def set_providers(self, keys: dict[str, str] | None = None,
+    async def set_providers(self, keys: dict[str, str] | None = None, *,
+                            extra_body: Mapping[str, Any] | None = None,
+                            extra_query: Mapping[str, str] | None = None,
+                            extra_headers: Mapping[str, str] | None = None,
                             **providers: str) -> CaptchaProviders:
         """POST /accounts/captcha-providers: set provider API keys.
 
@@ -27,26 +32,29 @@ class Captcha(Resource):
                 An empty string removes a provider's key.
 
         Raises:
-            InvalidParamsError: an unknown provider name.
+            InvalidParamsError: an unknown provider name (unless the session has
+                ``validate=False``: new providers are sent as given).
         """
         body: dict[str, Any] = dict(keys or {}) | providers
         unknown = sorted(set(body) - set(CAPTCHA_PROVIDERS))
-        if unknown:
+        if unknown and self._session.validate:
             raise InvalidParamsError(
                 f"unknown captcha provider(s) {unknown}; known: {', '.join(CAPTCHA_PROVIDERS)}",
                 doc_section="POST …/captcha-providers")
         if not body:
             raise InvalidParamsError("give at least one provider key")
         return await self._t.request("POST", ("accounts", "captcha-providers"),
-                                     CaptchaProviders, json=body)
+                                     CaptchaProviders, json=body,
+                                     **request_options(extra_body, extra_query, extra_headers))
 
-    async def get_providers(self) -> CaptchaProviders:
+    async def get_providers(self, **options: Unpack[RequestOptions]) -> CaptchaProviders:
         """GET /accounts/captcha-providers: masked keys, or ``freeCaptchaCredits``."""
         return await self._t.request("GET", ("accounts", "captcha-providers"),
-                                     CaptchaProviders)
+                                     CaptchaProviders, **options)
 
     async def stats(self, *, date: str | None = None, limit: int | None = None,
-                    provider: str | None = None, anonymized: bool | None = None) -> CaptchaStats:
+                    provider: str | None = None, anonymized: bool | None = None,
+                    **options: Unpack[RequestOptions]) -> CaptchaStats:
         """GET /accounts/captcha-stats: per-solve records and a summary.
 
         Args:
@@ -71,4 +79,4 @@ class Captcha(Resource):
         if anonymized is not None:
             params["anonymized"] = "true" if anonymized else "false"
         return await self._t.request("GET", ("accounts", "captcha-stats"), CaptchaStats,
-                                     params=params)
+                                     params=params, **options)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flowapi._capabilities import validate
+from flowapi._options import request_options
 from flowapi.resources._base import Resource, build_params
 from flowapi.types.images import ImageParams, ImageResult, ImageUpscaleParams, ImageUpscaleResult
 
@@ -16,9 +18,16 @@ _BIG_BODY = 256 * 1024 * 1024
 class Images(Resource):
     """Imagen 4 / Nano Banana images (10–20 s typical, up to four per call)."""
 
-    async def create(self, params: ImageParams | None = None, **fields: Any) -> ImageResult:
+    async def create(self, params: ImageParams | None = None, *,
+                     extra_body: Mapping[str, Any] | None = None,
+                     extra_query: Mapping[str, str] | None = None,
+                     extra_headers: Mapping[str, str] | None = None,
+                     **fields: Any) -> ImageResult:
         """POST /images: generate up to four images; returns ``media[]`` with ``fifeUrl``
         or inline ``encodedImage`` (``result.media[i].url`` / ``.encoded``).
+
+        ``extra_body`` / ``extra_query`` / ``extra_headers`` are sent as-is after
+        validation (:class:`~flowapi.RequestOptions`).
 
         Raises:
             InvalidParamsError: a documented rule is broken (nothing sent).
@@ -38,14 +47,22 @@ class Images(Resource):
                                      read_timeout=self._t.timeouts.generation_read,
                                      max_bytes=_BIG_BODY, moderated_500=True,
                                      email=email if isinstance(email, str) else None,
-                                     model=model if isinstance(model, str) else None)
+                                     model=model if isinstance(model, str) else None,
+                                     **request_options(extra_body, extra_query,
+                                                       extra_headers))
 
-    async def upscale(self, params: ImageUpscaleParams | None = None,
+    async def upscale(self, params: ImageUpscaleParams | None = None, *,
+                      extra_body: Mapping[str, Any] | None = None,
+                      extra_query: Mapping[str, str] | None = None,
+                      extra_headers: Mapping[str, str] | None = None,
                       **fields: Any) -> ImageUpscaleResult:
-        """POST /images/upscale: 2k (default) or 4k (paid plan); base64 ``encodedImage``."""
+        """POST /images/upscale: 2k (default) or 4k (paid plan); base64 ``encodedImage``.
+        ``extra_*`` as in :meth:`create`."""
         p = build_params(ImageUpscaleParams, params, fields)
         if self._session.validate:
             validate(p)
         return await self._t.request("POST", ("images", "upscale"), ImageUpscaleResult,
                                      json=p.to_wire(), submit=True, max_bytes=_BIG_BODY,
-                                     read_timeout=self._t.timeouts.generation_read)
+                                     read_timeout=self._t.timeouts.generation_read,
+                                     **request_options(extra_body, extra_query,
+                                                       extra_headers))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Mapping
+from typing import Literal, Unpack
 
 from flowapi._capabilities import validate
 from flowapi._errors import InvalidParamsError
+from flowapi._options import RequestOptions, request_options
 from flowapi._polling import PollPolicy, wait_for_job
 from flowapi._transport import encode_id
 from flowapi.resources._base import Resource
@@ -27,6 +29,16 @@ _ENDPOINTS: dict[type, tuple[str, ...]] = {
 _LISTING_SUFFIX = re.compile(r"-http:\d{3}$")
 
 
+def _keep_async(options: RequestOptions) -> RequestOptions:
+    """``options`` with ``"async": true`` forced back into ``extra_body`` (jobs.submit is
+    async mode by definition)."""
+    body = options.get("extra_body")
+    if body is not None and body.get("async", True) is not True:
+        raise InvalidParamsError("jobs.submit always sends \"async\": true; use "
+                                 "flow.videos.create for synchronous mode")
+    return options
+
+
 def normalize_listing_id(key: str) -> str:
     """Strip the ``-http:NNN`` suffix some ``GET /jobs`` listing keys carry
     (GET /jobs › Responses › options=executing example)."""
@@ -36,7 +48,7 @@ def normalize_listing_id(key: str) -> str:
 class Jobs(Resource):
     """Async jobs: submit, read, wait, and the load-balancing listing."""
 
-    async def submit(self, params: SubmitParams) -> Job:
+    async def submit(self, params: SubmitParams, **options: Unpack[RequestOptions]) -> Job:
         """Create a job in async mode (``"async": true``) and return the 201 job record.
 
         Sends POST /videos, /videos/extend or /videos/upscale depending on the params
@@ -47,6 +59,9 @@ class Jobs(Resource):
         Args:
             params: :class:`~flowapi.VideoParams`, :class:`~flowapi.ExtendParams` or
                 :class:`~flowapi.VideoUpscaleParams`.
+            options: ``extra_body`` / ``extra_query`` / ``extra_headers``, sent as-is after
+                validation (:class:`~flowapi.RequestOptions`); ``"async": true`` is always
+                sent.
 
         Returns:
             The job record (``status == "created"``); ``job.jobid`` is the id to poll.
@@ -73,9 +88,9 @@ class Jobs(Resource):
         return await self._t.request("POST", endpoint, Job, json=body, submit=True,
                                      email=email if isinstance(email, str) else None,
                                      model=model if isinstance(model, str) else None,
-                                     reply_ref=reply_ref)
+                                     reply_ref=reply_ref, **_keep_async(options))
 
-    async def get(self, jobid: str) -> Job:
+    async def get(self, jobid: str, **options: Unpack[RequestOptions]) -> Job:
         """GET /jobs/{jobid}: the job record (status, request echo, response, error).
 
         Raises:
@@ -85,11 +100,11 @@ class Jobs(Resource):
         """
         if not jobid:
             raise InvalidParamsError("jobid is empty")
-        return await self._t.request("GET", ("jobs", encode_id(jobid)), Job)
+        return await self._t.request("GET", ("jobs", encode_id(jobid)), Job, **options)
 
     async def wait(self, jobid: str, *, timeout: float | None = None,
                    poll: PollPolicy | None = None, model: str | None = None,
-                   kind: str = "video") -> Job:
+                   kind: str = "video", **options: Unpack[RequestOptions]) -> Job:
         """Poll a job until it completes and return the final record.
 
         Args:
@@ -98,17 +113,22 @@ class Jobs(Resource):
             poll: schedule; default the session's :class:`~flowapi.PollPolicy`.
             model: the job's model (sets the first poll near its typical duration).
             kind: ``"video"``, ``"image"`` or ``"upscale"``.
+            options: :class:`~flowapi.RequestOptions` for every GET /jobs/{jobid}.
 
         Raises:
             JobFailedError: the job failed (``.reason``, ``.moderated``, ``.job``).
             JobTimeoutError: ``timeout`` passed (the job may still finish).
         """
-        return await wait_for_job(self.get, jobid, clock=self._t.clock,
+        async def get(job_id: str) -> Job:
+            return await self.get(job_id, **options)
+
+        return await wait_for_job(get, jobid, clock=self._t.clock,
                                   policy=poll or self._session.poll, timeout=timeout,
                                   model=model, kind=kind)
 
     async def stats(self, options: Literal["summary", "executing", "history"] = "summary",
-                    ) -> JobsStats:
+                    *, extra_query: Mapping[str, str] | None = None,
+                    extra_headers: Mapping[str, str] | None = None) -> JobsStats:
         """GET /jobs?options=…: load-balancing statistics per account.
 
         ``summary`` (default): per-account counts and scores; ``executing`` adds the jobs
@@ -121,7 +141,8 @@ class Jobs(Resource):
         if options not in ("summary", "executing", "history"):
             raise InvalidParamsError("options must be 'summary', 'executing' or 'history'",
                                      field="options", doc_section="GET /jobs › Query Parameters")
-        return await self._t.request("GET", ("jobs",), JobsStats, params={"options": options})
+        return await self._t.request("GET", ("jobs",), JobsStats, params={"options": options},
+                                     **request_options(None, extra_query, extra_headers))
 
     async def executing_ids(self) -> set[str]:
         """The ids of every job now executing (one ``GET /jobs?options=executing``)."""

@@ -39,6 +39,15 @@ __all__ = ["MAX_REDIRECTS", "DownloadError", "Media", "check_media_url"]
 log = logging.getLogger("flowapi")
 
 _CHUNK = 256 * 1024
+_MEDIA_EXPIRED = ("signed media URLs expire after ~6 h; pass the media item (or its "
+                  "mediaGenerationId) so flow.media.download can re-sign it via "
+                  "GET assets/{mediaGenerationId}")
+_THUMBNAIL_EXPIRED = ("signed thumbnail URLs expire after ~6 h and no route re-signs a "
+                      "thumbnail (GET assets/{mediaGenerationId} re-signs the media itself); "
+                      "re-read the job (flow.jobs.get) in case it carries fresh URLs, else "
+                      "skip the thumbnail")
+#: Media-host statuses of an expired or revoked signed URL: re-sign once and retry.
+_EXPIRED = frozenset({403, 404})
 #: Base64 characters decoded per step when saving encoded results (multiple of 4).
 _B64_STEP = 4 * 256 * 1024
 #: Most redirects followed by one download; each hop is checked like the first URL.
@@ -68,18 +77,29 @@ class Media(Resource):
     async def download(self, media: Any, path: str | os.PathLike[str], *,
                        thumbnail: bool = False, read_timeout: float | None = None,
                        total_timeout: float | None = None,
-                       max_bytes: int = 2 * 1024**3) -> Path:
+                       max_bytes: int = 2 * 1024**3, media_generation_id: str | None = None,
+                       refresh: bool = True) -> Path:
         """Stream ``media`` to ``path`` (temp file + atomic rename) and return the path.
+
+        Signed URLs expire after ~6 h while job records live 7 days. When the media host
+        answers 403 or 404 and the item's ``mediaGenerationId`` is known, the URL is
+        re-signed once through GET /assets/{mediaGenerationId}
+        (:meth:`Assets.get <flowapi.resources.assets.Assets.get>`, api-update-2026-h2 §1)
+        and the download is tried again, so results of old jobs stay downloadable.
 
         Args:
             media: a :class:`~flowapi.types.MediaItem` (its ``url``, or its base64
                 ``encoded`` data when it has no URL), or a URL string.
             path: destination file; parent directories are created.
-            thumbnail: download the item's ``thumbnail_url`` instead.
+            thumbnail: download the item's ``thumbnail_url`` instead (never refreshed:
+                the route re-signs the media itself, not its thumbnail).
             read_timeout: idle-read timeout in seconds (default ``Timeouts.download_read``).
             total_timeout: seconds the whole download may take, redirects included (default
                 ``Timeouts.download_total``: none).
             max_bytes: refuse bodies larger than this (after decoding), default 2 GiB.
+            media_generation_id: the id to refresh a URL string with (a ``MediaItem``
+                carries its own).
+            refresh: ``False`` turns the refresh off.
 
         Returns:
             The destination path.
@@ -87,9 +107,10 @@ class Media(Resource):
         Raises:
             DownloadError: a refused URL or redirect hop (scheme, loopback/private/
                 link-local/metadata address, more than :data:`MAX_REDIRECTS` redirects), an
-                HTTP status ≥ 400, a body that is not whole (shorter than its
-                Content-Length, or an MP4/JPEG/PNG/GIF whose structure is cut short:
-                ``retryable``), or over ``max_bytes``. Nothing is left at ``path``.
+                HTTP status ≥ 400 (after the one refresh), a body that is not whole (shorter
+                than its Content-Length, or an MP4/JPEG/PNG/GIF whose structure is cut
+                short: ``retryable``), or over ``max_bytes``. Nothing is left at ``path``.
+            APIStatusError: the refresh itself failed (e.g. 404: the media was deleted).
             APIConnectionError: the connection failed or stalled
                 (:class:`~flowapi.APITimeoutError` for the idle-read or total timeout).
         """
@@ -100,11 +121,41 @@ class Media(Resource):
         else:
             url_value = getattr(media, "thumbnail_url" if thumbnail else "url", None)
             encoded = None if thumbnail else getattr(media, "encoded", None)
+            if media_generation_id is None and not thumbnail:
+                media_generation_id = getattr(media, "media_generation_id", None) or None
         if not url_value:
             if encoded:
                 await self.save_base64(encoded, dest)
                 return dest
-            raise InvalidParamsError("this media item has no URL and no inline data to save")
+            if not (refresh and media_generation_id):
+                raise InvalidParamsError("this media item has no URL and no inline data to "
+                                         "save")
+            url_value = await self._fresh_url(media_generation_id, None)
+        if thumbnail:
+            return await self._fetch(url_value, dest, read_timeout, total_timeout, max_bytes,
+                                     expired_hint=_THUMBNAIL_EXPIRED)
+        try:
+            return await self._fetch(url_value, dest, read_timeout, total_timeout, max_bytes)
+        except DownloadError as exc:
+            if not (refresh and media_generation_id and exc.status in _EXPIRED):
+                raise
+            fresh = await self._fresh_url(media_generation_id, exc)
+        return await self._fetch(fresh, dest, read_timeout, total_timeout, max_bytes)
+
+    async def _fresh_url(self, media_generation_id: str, cause: DownloadError | None) -> str:
+        """A newly signed URL for ``media_generation_id`` (GET /assets/{id})."""
+        why = f"{cause.status} from the media host" if cause is not None else "no URL"
+        log.debug("download: %s; re-signing %s via GET assets/{id}", why, media_generation_id)
+        fresh = await self._session.assets.get(media_generation_id)
+        if not fresh.url:
+            raise DownloadError(f"GET assets/{media_generation_id} returned no url",
+                                url="", status=cause.status if cause else None)
+        return fresh.url
+
+    async def _fetch(self, url_value: str, dest: Path, read_timeout: float | None,
+                     total_timeout: float | None, max_bytes: int,
+                     expired_hint: str | None = None) -> Path:
+        """One download of ``url_value`` (every redirect hop checked by the policy)."""
         policy = self._t.media_policy
         url = policy.check_url(url_value)
         timeouts = self._t.timeouts
@@ -125,7 +176,8 @@ class Media(Resource):
                         url = _next_hop(url, resp, policy, shown)
                         shown = shown_url(url)
                         continue
-                    written = await self._save(resp, dest, shown, max_bytes)
+                    written = await self._save(resp, dest, shown, max_bytes,
+                                               expired_hint or _MEDIA_EXPIRED)
                     break
             else:
                 raise DownloadError(f"GET {shown}: more than {MAX_REDIRECTS} redirects; "
@@ -143,12 +195,11 @@ class Media(Resource):
         return dest
 
     async def _save(self, resp: aiohttp.ClientResponse, dest: Path, shown: str,
-                    max_bytes: int) -> int:
+                    max_bytes: int, expired_hint: str) -> int:
         """Stream a final (non-redirect) response into ``dest`` once it is known whole."""
         if resp.status >= 400:
-            raise DownloadError(f"GET {shown} → {resp.status}: signed media URLs expire after "
-                                "~6-24 h; fetch the job again (flow.jobs.get) for fresh "
-                                "URLs", url=shown, status=resp.status, retryable=True)
+            raise DownloadError(f"GET {shown} → {resp.status}: {expired_hint}",
+                                url=shown, status=resp.status, retryable=True)
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
         if encoding not in _IDENTITY and encoding not in _DECODED:
             raise DownloadError(f"GET {shown}: unsupported Content-Encoding {encoding[:40]!r} "

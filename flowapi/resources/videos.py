@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Unpack
 
 from flowapi._capabilities import validate
 from flowapi._errors import InvalidParamsError
+from flowapi._options import RequestOptions, request_options
 from flowapi.resources._base import Resource, build_params
 from flowapi.types.videos import (
     ConcatClip,
@@ -29,7 +31,8 @@ _BIG_BODY = 512 * 1024 * 1024
 class Videos(Resource):
     """Video generation and post-processing, waiting for the result (60–180 s typical)."""
 
-    async def _generate(self, endpoint: tuple[str, ...], params: Any) -> VideoResult:
+    async def _generate(self, endpoint: tuple[str, ...], params: Any,
+                        options: RequestOptions) -> VideoResult:
         if self._session.validate:
             validate(params)
         body = params.to_wire()
@@ -39,34 +42,51 @@ class Videos(Resource):
             "POST", endpoint, VideoResult, json=body, submit=True,
             read_timeout=self._t.timeouts.generation_read, max_bytes=_BIG_BODY,
             email=email if isinstance(email, str) else None,
-            model=model if isinstance(model, str) else None)
+            model=model if isinstance(model, str) else None, **options)
 
-    async def create(self, params: VideoParams | None = None, **fields: Any) -> VideoResult:
+    async def create(self, params: VideoParams | None = None, *,
+                     extra_body: Mapping[str, Any] | None = None,
+                     extra_query: Mapping[str, str] | None = None,
+                     extra_headers: Mapping[str, str] | None = None,
+                     **fields: Any) -> VideoResult:
         """POST /videos (sync): generate and wait; returns the 200 body with ``media[]``.
 
         Pass a :class:`~flowapi.VideoParams` or its fields as keywords
-        (``prompt=…, model=…, reference_images=[…]``).
+        (``prompt=…, model=…, reference_images=[…]``). ``extra_body`` / ``extra_query`` /
+        ``extra_headers`` are sent as-is after validation (:class:`~flowapi.RequestOptions`;
+        the same on every method here).
 
         Raises:
             InvalidParamsError: a documented rule is broken (nothing sent).
             RequestTimeoutError: 408 after the server's 10-minute polling.
             APIStatusError: see :meth:`Jobs.submit`.
         """
-        return await self._generate(("videos",), build_params(VideoParams, params, fields))
+        return await self._generate(("videos",), build_params(VideoParams, params, fields),
+                                    request_options(extra_body, extra_query, extra_headers))
 
-    async def extend(self, params: ExtendParams | None = None, **fields: Any) -> VideoResult:
+    async def extend(self, params: ExtendParams | None = None, *,
+                     extra_body: Mapping[str, Any] | None = None,
+                     extra_query: Mapping[str, str] | None = None,
+                     extra_headers: Mapping[str, str] | None = None,
+                     **fields: Any) -> VideoResult:
         """POST /videos/extend (sync): add an ~8 s segment to a Veo video (~1 s overlap)."""
         return await self._generate(("videos", "extend"),
-                                    build_params(ExtendParams, params, fields))
+                                    build_params(ExtendParams, params, fields),
+                                    request_options(extra_body, extra_query, extra_headers))
 
-    async def upscale(self, params: VideoUpscaleParams | None = None,
+    async def upscale(self, params: VideoUpscaleParams | None = None, *,
+                      extra_body: Mapping[str, Any] | None = None,
+                      extra_query: Mapping[str, str] | None = None,
+                      extra_headers: Mapping[str, str] | None = None,
                       **fields: Any) -> VideoResult:
         """POST /videos/upscale (sync): 1080p (free) or 4K (Ultra, 50 credits); a repeat
         returns the cached result (sometimes as base64 ``rawBytes``)."""
         return await self._generate(("videos", "upscale"),
-                                    build_params(VideoUpscaleParams, params, fields))
+                                    build_params(VideoUpscaleParams, params, fields),
+                                    request_options(extra_body, extra_query, extra_headers))
 
-    async def gif(self, media_generation_id: str) -> GifResult:
+    async def gif(self, media_generation_id: str,
+                  **options: Unpack[RequestOptions]) -> GifResult:
         """POST /videos/gif: an animated GIF preview (base64 ``encodedGif``; up to 90 s).
 
         Save it with ``flow.media.save_base64(result.encoded_gif, "preview.gif")``.
@@ -76,9 +96,10 @@ class Videos(Resource):
             validate(params)
         return await self._t.request("POST", ("videos", "gif"), GifResult,
                                      json=params.to_wire(), max_bytes=_BIG_BODY,
-                                     read_timeout=self._t.timeouts.generation_read)
+                                     read_timeout=self._t.timeouts.generation_read, **options)
 
-    async def concatenate(self, clips: list[ConcatClip | str]) -> ConcatenateResult:
+    async def concatenate(self, clips: list[ConcatClip | str],
+                          **options: Unpack[RequestOptions]) -> ConcatenateResult:
         """POST /videos/concatenate: join 2–10 clips of one account and aspect ratio.
 
         Args:
@@ -100,4 +121,4 @@ class Videos(Resource):
             validate(params)
         return await self._t.request("POST", ("videos", "concatenate"), ConcatenateResult,
                                      json=params.to_wire(), max_bytes=_BIG_BODY,
-                                     read_timeout=self._t.timeouts.generation_read)
+                                     read_timeout=self._t.timeouts.generation_read, **options)

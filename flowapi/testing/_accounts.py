@@ -103,10 +103,26 @@ class FakeAccount:
         return self.plan in {"ultra", "ultra-200"}
 
 
-def credits_for(model: str, *, duration: int, ultra: bool, v2v: bool = False) -> int:
-    """Credits of one generation (overview table; Ultra prices for Ultra plans)."""
+_OMNI_11 = {"720p": {4: 7, 6: 10, 8: 12, 10: 15}, "360p": {4: 4, 6: 5, 8: 6, 10: 7}}
+"""Omni 1.1 credits by resolution and duration (api-update-2026-h2 §5.1, Nov 2026)."""
+
+
+def credits_for(model: str, *, duration: int, ultra: bool, v2v: bool = False,
+                resolution: str = "720p") -> int:
+    """Credits of one generation (api-update-2026-h2 §5.1 for Omni; the overview table for
+    Veo, Ultra prices for Ultra plans).
+
+    ``omni-flash``: 720p 7/10/12/15 for 4/6/8/10 s, 360p 4/5/6/7, V2V 20 (360p 10).
+    ``omni-flash-1.2``: 3 credits per second up to 10 s, 6 per second beyond (the
+    marginal reading: 15 s = 60); 360p is unpublished, taken as half, rounded up.
+    """
     if model == "omni-flash":
-        return 40 if v2v else {4: 15, 6: 20, 8: 25, 10: 30}.get(duration, 25)
+        if v2v:
+            return 10 if resolution == "360p" else 20
+        return _OMNI_11.get(resolution, _OMNI_11["720p"]).get(duration, 12)
+    if model == "omni-flash-1.2":
+        full = 3 * min(duration, 10) + 6 * max(0, duration - 10)
+        return -(-full // 2) if resolution == "360p" else full
     table = {
         "veo-3.1-lite": 5 if ultra else 10,
         "veo-3.1-fast": 10 if ultra else 20,

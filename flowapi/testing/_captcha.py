@@ -51,12 +51,13 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class CaptchaState:
     """Configured providers, free credits and the captcha log of this (single) useapi user."""
 
-    def __init__(self, uid: int, free_credits: int = 100) -> None:
+    def __init__(self, uid: int, free_credits: int = 300) -> None:
         self.uid = uid
         self.providers: dict[str, str] = {}
         """Provider → API key."""
         self.free_credits = free_credits
-        """Remaining free CapSolver credits (shown when no provider is configured)."""
+        """Remaining free CapSolver credits (shown when no provider is configured); 300 on
+        the first account since 2026 (api-update-2026-h2 §5.4; June overview: 100)."""
         self.log: list[dict[str, Any]] = []
         """One row per captcha-consuming request (the ``data`` rows of captcha-stats)."""
 

@@ -97,7 +97,8 @@ def create_job(
         )
     available = finished if outcome == "completed" else math.inf
     for out in outputs:
-        world.media.register(out.name, available)
+        world.media.register(out.name, available, aspect=str(meta.get("aspect", "landscape")),
+                             seconds=output_seconds if kind == "video" else None)
         world.library.add_asset(
             Asset(
                 media_generation_id=out.media_generation_id,
@@ -114,6 +115,8 @@ def create_job(
                 available_at=available,
                 prompt=str(body.get("prompt", "")),
                 seed=out.seed,
+                created=now,
+                project_id=str(meta.get("project_id") or ""),
             )
         )
     reply_url = body.get("replyUrl")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from dataclasses import dataclass, field
 
 from ._util import email_from_hex, hex_email
@@ -34,6 +35,9 @@ SYSTEM_VOICES: tuple[str, ...] = (
     "Sadaltager", "Schedar", "Sulafat", "Umbriel", "Vindemiatrix", "Zephyr", "Zubenelgenubi",
 )  # fmt: skip
 """The 30 system voice presets (post-videos › Voice narration)."""
+
+_PROJECTS = uuid.UUID("5f1b8f52-4c1e-4a57-9d8e-6a1c0b7e2f10")
+"""Namespace of the fake's deterministic ``projectId`` values."""
 
 _SYSTEM_LOWER = {v.lower(): v for v in SYSTEM_VOICES}
 
@@ -124,6 +128,15 @@ class Asset:
     """Generation prompt, if any."""
     seed: int = 0
     """Generation seed, if any."""
+    project_id: str = ""
+    """Project it was written to (the account's current project at the time)."""
+    created: float = 0.0
+    """Simulated creation time (upload, or job submission)."""
+
+    @property
+    def is_upload(self) -> bool:
+        """``True`` for ``POST assets`` uploads (``likelyUpload``)."""
+        return self.origin == "upload"
 
 
 @dataclass(slots=True)
@@ -188,10 +201,36 @@ class Library:
     """workflowId → voice."""
     characters: dict[str, Character] = field(default_factory=dict)
     """entityId → character."""
+    projects: dict[str, list[str]] = field(default_factory=dict)
+    """Account email → the projects it has written to (``projectId``), oldest first."""
+
+    def note_project(self, email: str, project_id: str | None) -> None:
+        """Remember that ``email`` has project ``project_id``."""
+        known = self.projects.setdefault(email, [])
+        if project_id and project_id not in known:
+            known.append(project_id)
+
+    def new_project_id(self, email: str) -> str:
+        """A new deterministic ``projectId`` for ``email`` (remembered)."""
+        known = self.projects.setdefault(email, [])
+        project_id = str(uuid.uuid5(_PROJECTS, f"{email.lower()}:{len(known)}"))
+        known.append(project_id)
+        return project_id
 
     def add_asset(self, asset: Asset) -> None:
-        """Store an asset."""
+        """Store an asset (its ``project_id`` is the account's current project)."""
+        self.note_project(asset.email, asset.project_id)
         self.assets[asset.name] = asset
+
+    def remove_asset(self, name: str) -> Asset | None:
+        """Forget an asset for good (DELETE assets/{email}); ``None`` if unknown."""
+        return self.assets.pop(name, None)
+
+    def account_assets(self, email: str) -> list[Asset]:
+        """The account's assets, newest first."""
+        found = [a for a in self.assets.values() if a.email == email]
+        found.sort(key=lambda a: (a.created, a.name), reverse=True)
+        return found
 
     def asset(self, ref: ParsedRef, now: float) -> Asset | None:
         """The asset ``ref`` points to if it exists, matches kind/account and is ready."""

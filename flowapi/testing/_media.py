@@ -7,7 +7,13 @@ No authentication is needed; whether an ``Authorization`` header arrived anyway 
 recorded (``media_requests_with_auth``), so tests can prove a client never leaks its token.
 
 Paths: ``/video/{id}.mp4``, ``/image/{id}.jpg``, ``/image/{id}.png``, ``/gif/{id}.gif``,
-``/audio/{id}.wav``, each with ``?Expires={unix}&Signature={hex}``. Unknown ids → 404,
+``/audio/{id}.wav``, each with ``?Expires={unix}&Signature={hex}``.
+
+Media match the request: a generated video is a real H.264 clip of the job's aspect ratio
+and length (``video-{aspect}-{N}s.mp4``, N = 1–15 s), its thumbnail and generated images a
+JPEG of that aspect ratio (``image-{aspect}.jpg``) — tiny files made once with ffmpeg
+(``tests/fixtures/make_fake_media.sh``) that play and pass ffprobe. An upload is served back
+byte for byte. Unknown ids → 404,
 bad signature or past ``Expires`` (simulated clock) → 403. Single ``Range`` requests are
 honoured (206). Media faults (``truncated_media``, and ``slow``/``reset_before`` routed to
 ``"GET media"``) only hit requests that would otherwise succeed.
@@ -27,7 +33,7 @@ from ._net import drop_connection
 if TYPE_CHECKING:
     from ._world import World
 
-__all__ = ["MEDIA_DIR", "MediaOrigin", "media_bytes"]
+__all__ = ["MEDIA_DIR", "MediaOrigin", "aspect_key", "media_bytes", "variant_file"]
 
 MEDIA_DIR = Path(__file__).parent / "media"
 """Directory of the bundled sample files."""
@@ -52,6 +58,36 @@ def media_bytes(ext: str) -> bytes:
     return data
 
 
+_ASPECT_KEYS = {
+    "landscape": "landscape", "16:9": "landscape", "portrait": "portrait", "9:16": "portrait",
+    "1:1": "square", "4:3": "4x3", "3:4": "3x4",
+}  # fmt: skip
+_MAX_CLIP_SECONDS = 15
+
+
+def aspect_key(aspect: str | None) -> str:
+    """The media-file key of a request ``aspectRatio`` (``landscape``, ``portrait``,
+    ``square``, ``4x3``, ``3x4``); unknown → ``landscape``."""
+    return _ASPECT_KEYS.get(aspect or "", "landscape")
+
+
+def variant_file(kind: str, aspect: str | None, seconds: float | None = None) -> str:
+    """The bundled file for a generated item: ``video-{aspect}-{N}s.mp4`` (N = ``seconds``
+    rounded into 1–15) or ``image-{aspect}.jpg``."""
+    key = aspect_key(aspect)
+    if kind == "video":
+        n = min(_MAX_CLIP_SECONDS, max(1, round(seconds or 8)))
+        return f"video-{key}-{n}s.mp4"
+    return f"image-{key}.jpg"
+
+
+def _file_bytes(name: str) -> bytes:
+    data = _CACHE.get(name)
+    if data is None:
+        data = _CACHE[name] = (MEDIA_DIR / name).read_bytes()
+    return data
+
+
 class MediaOrigin:
     """URL signing, the registry of servable ids, and the aiohttp app of the media host."""
 
@@ -60,14 +96,41 @@ class MediaOrigin:
         self.base_url = ""
         """``http://localhost:PORT/`` once started."""
         self._available: dict[str, float] = {}
+        self._variants: dict[str, tuple[str, float | None]] = {}
+        self._uploads: dict[str, bytes] = {}
 
-    def register(self, media_id: str, available_at: float) -> None:
-        """Make ``media_id`` servable from simulated time ``available_at``."""
+    def register(self, media_id: str, available_at: float, *, aspect: str | None = None,
+                 seconds: float | None = None, data: bytes | None = None) -> None:
+        """Make ``media_id`` servable from simulated time ``available_at``: as a clip/image of
+        ``aspect`` (request ``aspectRatio``) and ``seconds``, or — for an upload — ``data``."""
         self._available[media_id] = available_at
+        if aspect is not None:
+            self._variants[media_id] = (aspect, seconds)
+        if data is not None:
+            self._uploads[media_id] = data
+
+    def unregister(self, media_id: str) -> None:
+        """Stop serving ``media_id`` (deleted): its URLs answer 404."""
+        self._available.pop(media_id, None)
+        self._variants.pop(media_id, None)
+        self._uploads.pop(media_id, None)
 
     def clear(self) -> None:
         """Forget every registered id."""
         self._available.clear()
+        self._variants.clear()
+        self._uploads.clear()
+
+    def body(self, kind: str, media_id: str, ext: str) -> bytes:
+        """The bytes served for ``/{kind}/{media_id}.{ext}``: the upload itself, the clip or
+        image matching the generation, else the generic sample for ``ext``."""
+        upload = self._uploads.get(media_id)
+        if upload is not None:
+            return upload
+        variant = self._variants.get(media_id)
+        if variant is not None and (kind, ext) in (("video", "mp4"), ("image", "jpg")):
+            return _file_bytes(variant_file(kind, variant[0], variant[1]))
+        return media_bytes(ext)
 
     def _sig(self, path: str, expires: int) -> str:
         return hashlib.sha256(f"{self.world.token}|{path}|{expires}".encode()).hexdigest()[:32]
@@ -106,7 +169,7 @@ class MediaOrigin:
         m = _PATH_RE.match(request.path)
         assert m is not None
         ext = m.group(3)
-        data = media_bytes(ext)
+        data = self.body(m.group(1), m.group(2), ext)
         ctype = _FILES[ext][1]
         status, body, extra = 200, data, {"Accept-Ranges": "bytes"}
         rng = _RANGE_RE.match(request.headers.get("Range", ""))

@@ -1,6 +1,9 @@
 """The API origin's middleware: recording, auth, arrival-time faults, errors, delivery faults.
 
-Per request, in order: record it (arrival order) → check ``Authorization: Bearer <token>``
+Per request, in order: record it (arrival order) → refuse Python urllib's default
+``User-Agent`` with Cloudflare's 403 error 1010, as api.useapi.net's edge does (supplement
+§1.1; switch: ``FakeFlowServer(block_default_user_agents=False)``) → check
+``Authorization: Bearer <token>``
 (401 ``{"error":"Unauthorized"}``) → decide arrival-time faults (``reset_before``,
 ``slow``, and on non-generation routes every other kind) → take a gate ticket for
 generation POSTs → run the handler (:class:`ApiError` becomes its JSON response) → apply
@@ -22,7 +25,15 @@ from ._http import DELIVERY, REC, TICKET, WORLD, json_response
 from ._net import drop_connection
 from ._util import json_bytes
 
-__all__ = ["HUGE_BODY_BYTES", "make_middleware"]
+__all__ = ["BLOCKED_USER_AGENT_PREFIXES", "CLOUDFLARE_1010_BODY", "HUGE_BODY_BYTES",
+           "make_middleware"]
+
+BLOCKED_USER_AGENT_PREFIXES = ("Python-urllib/",)
+"""User-Agents the API origin refuses: urllib's default ``Python-urllib/3.x`` ("api.useapi.net's
+Cloudflare edge rejects urllib's default User-Agent (error 1010, HTTP 403)", supplement
+§1.1). Node's ``fetch``, curl and aiohttp defaults are not blocked (not documented)."""
+CLOUDFLARE_1010_BODY = "error code: 1010"
+"""The body of Cloudflare's "browser signature banned" refusal to a non-browser client."""
 
 HUGE_BODY_BYTES = 16 * 1024 * 1024
 """Padding added by the ``huge_body`` fault, bytes."""
@@ -71,6 +82,14 @@ def make_middleware(
         auth_ok = request.headers.get("Authorization") == f"Bearer {world.token}"
         rec = world.record(request, route, auth_ok=auth_ok)
         request[REC] = rec
+        agent = request.headers.get("User-Agent", "")
+        if world.block_default_user_agents and agent.startswith(BLOCKED_USER_AGENT_PREFIXES):
+            world.bump("cloudflare_1010")
+            world.finish(rec, 403)
+            return web.Response(
+                status=403, text=CLOUDFLARE_1010_BODY, content_type="text/plain",
+                headers={"Server": "cloudflare", "CF-RAY": f"{rec.index:016x}-FAKE"},
+            )
         if not auth_ok:
             world.bump("auth_failures")
             err = ApiError.unauthorized()

@@ -27,8 +27,9 @@ __all__ = [
     "video_item",
 ]
 
-URL_TTL_VIDEO = 24 * 3600.0
-"""``videoUrl`` / ``thumbnailUrl`` validity ("valid ~24h"), seconds."""
+URL_TTL_VIDEO = 6 * 3600.0
+"""``videoUrl`` / ``thumbnailUrl`` validity, seconds: ~6 h (useapi's scripts and
+api-update-2026-h2 §1 [R]; the older "~24h" was a secondary source)."""
 URL_TTL_OTHER = 6 * 3600.0
 """Other signed URLs (``fifeUrl``, ``audioUrl``, ``previewUrl``): ~6 h (supplement §1.4)."""
 

@@ -36,7 +36,8 @@ _MODELS = [
         "Veo 3.1 - Lite Lower Priority",
         None,
     ),
-    ("omni-flash", "omni_flash", "Gemini Omni Flash", 25),
+    ("omni-flash", "omni_flash", "Gemini Omni Flash", 12),
+    ("omni-flash-1.2", "omni_flash_1_2", "Gemini Omni 1.2 Flash", 24),
 ]
 
 

@@ -24,6 +24,8 @@ from ._world import World
 
 __all__ = ["ROUTES"]
 
+_UPSCALABLE = frozenset({"nano-banana-pro", "nano-banana-2", "nano-banana-2-lite"})
+"""Image models whose images upscale (api-update-2026-h2 §5.3: Lite too, Nov 2026)."""
 _NAME_TYPE = {
     "nano-banana-2-lite": "HARBOR_SEAL",
     "nano-banana-2": "NARWHAL",
@@ -63,10 +65,10 @@ async def post_images(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
         acct = adm.account
         meta = {
-            "prompt": spec.prompt, "aspect": spec.aspect, "captcha": adm.captcha,
+            "prompt": spec.prompt, "aspect": aspect, "captcha": adm.captcha,
             "echo": echo(body, acct.email), "model_name_type": _NAME_TYPE[spec.model],
             "image_inputs": [a.media_generation_id for a in res.assets.values()],
-            "width": width, "height": height,
+            "width": width, "height": height, "project_id": acct.project_id,
         }  # fmt: skip
         job = create_job(
             world, job_type="image", model=spec.model, email=acct.email, route="POST images",
@@ -97,7 +99,7 @@ async def post_image_upscale(request: web.Request) -> web.StreamResponse:
             ref_email=res.email, body=body, job_type="image",
         )  # fmt: skip
         now = world.now()
-        if src.model not in ("nano-banana-pro", "nano-banana-2"):
+        if src.model not in _UPSCALABLE:
             until = next_utc_midnight(now)
             err_body = {
                 "error": {

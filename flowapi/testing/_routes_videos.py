@@ -17,7 +17,7 @@ from ._generation import admit, deliver_job, echo, gated
 from ._http import REC, WORLD, int_param, read_params, str_param
 from ._jobs import create_job
 from ._resolve import resolve_refs
-from ._validate import VEO_MODELS, check_callbacks, validate_video
+from ._validate import OMNI_MODELS, VEO_MODELS, check_callbacks, validate_video
 from ._world import World
 
 __all__ = ["ROUTES"]
@@ -31,10 +31,21 @@ _DIMS = {
 }
 
 
-def _plan_check(model: str, duration: int, count: int, *, v2v: bool = False) -> Any:
+_IMAGE_BUDGET = {"omni-flash": 7, "omni-flash-1.2": 10}
+"""R2V images (``referenceImage_*`` + character images) per model; Veo 3, V2V 5."""
+_UPSCALE_DIMS = {"720p": (1280, 720), "1080p": (1920, 1080), "4K": (3840, 2160)}
+"""Landscape output size per upscale resolution (swapped for portrait sources)."""
+
+
+def _plan_check(model: str, duration: int, count: int, *, v2v: bool = False,
+                resolution: str = "720p") -> Any:
     def check(acct: FakeAccount) -> None:
-        if acct.plan == "free":
+        if acct.plan == "free" and model != "omni-flash-1.2":
             raise ApiError.payment_required()
+        if acct.plan == "free" and duration > 10:
+            raise ApiError.bad_request(
+                f"Duration {duration}s needs a paid Google AI plan (free accounts: up to 10s)"
+            )
         if model in VEO_MODELS and duration in (4, 6) and not acct.is_ultra:
             raise ApiError.bad_request(
                 f"Duration {duration}s is available on Google AI Ultra plans only"
@@ -47,7 +58,8 @@ def _plan_check(model: str, duration: int, count: int, *, v2v: bool = False) -> 
                     "Google AI Ultra $200"
                 },
             )
-        cost = credits_for(model, duration=duration, ultra=acct.is_ultra, v2v=v2v) * count
+        cost = credits_for(model, duration=duration, ultra=acct.is_ultra, v2v=v2v,
+                           resolution=resolution) * count
         if cost > (acct.credits or 0):
             raise ApiError.payment_required()
 
@@ -76,9 +88,8 @@ async def post_videos(request: web.Request) -> web.StreamResponse:
     if spec.video:
         refs.append(("referenceVideo_1", spec.video, "video"))
     res = resolve_refs(world, refs, email=spec.email)
-    omni = spec.model == "omni-flash"
     n_images = len(spec.images) + sum(len(c.images) for c in res.characters.values())
-    budget = 5 if spec.mode == "v2v" else (7 if omni else 3)
+    budget = 5 if spec.mode == "v2v" else _IMAGE_BUDGET.get(spec.model, 3)
     if n_images > budget:
         raise ApiError.bad_request(
             f"Too many image references for {spec.model}: {n_images} "
@@ -99,15 +110,18 @@ async def post_videos(request: web.Request) -> web.StreamResponse:
         adm = admit(
             request, route="POST videos", group="videos", model=spec.model, email=spec.email,
             ref_email=res.email, body=body,
-            check=_plan_check(spec.model, cost_duration, spec.count, v2v=spec.mode == "v2v"),
+            check=_plan_check(spec.model, cost_duration, spec.count, v2v=spec.mode == "v2v",
+                              resolution=spec.resolution),
         )  # fmt: skip
         acct = adm.account
         cost = credits_for(
-            spec.model, duration=cost_duration, ultra=acct.is_ultra, v2v=spec.mode == "v2v"
+            spec.model, duration=cost_duration, ultra=acct.is_ultra, v2v=spec.mode == "v2v",
+            resolution=spec.resolution,
         )
         cost *= spec.count
         width, height = _DIMS.get(spec.aspect, (1280, 720))
-        internal = f"{'omni_flash' if omni else 'veo_3_1'}_{spec.mode}"
+        family = {"omni-flash": "omni_flash", "omni-flash-1.2": "omni_flash_1_2"}
+        internal = f"{family.get(spec.model, 'veo_3_1')}_{spec.mode}"
         meta = {
             "prompt": spec.prompt, "aspect": spec.aspect, "duration": round(out_seconds),
             "mode": spec.mode, "internal_model": internal, "base_image": base,
@@ -134,22 +148,28 @@ def _common(body: dict[str, Any]) -> tuple[str, bool]:
 
 
 async def post_extend(request: web.Request) -> web.StreamResponse:
-    """``POST videos/extend``: a new 8 s Veo segment continuing a Veo-generated video."""
+    """``POST videos/extend``: a new ~8 s segment continuing a Veo-generated video, or —
+    with ``model: "omni-flash-1.2"`` (api-update-2026-h2 §5.1, shape a reading) — up to 10 s
+    (``duration`` 3–10, default 8) continuing any generated video."""
     world: World = request.app[WORLD]
     body = await read_params(request, with_code=True)
     mgid, async_ = _common(body)
     prompt = str_param(body, "prompt", required=True, with_code=True)
     model = str_param(body, "model", with_code=True) or "veo-3.1-fast"
-    if model not in VEO_MODELS:
+    extenders = (*VEO_MODELS, "omni-flash-1.2")
+    if model not in extenders:
         raise ApiError.bad_request(
-            f"Invalid model '{model}'. Supported: {', '.join(VEO_MODELS)}", with_code=True
+            f"Invalid model '{model}'. Supported: {', '.join(extenders)}", with_code=True
         )
+    seconds = 8
+    if model == "omni-flash-1.2":
+        seconds = int_param(body, "duration", lo=3, hi=10, default=8, with_code=True) or 8
     count = int_param(body, "count", lo=1, hi=4, default=1, with_code=True) or 1
     int_param(body, "seed", lo=0, hi=None, default=None, with_code=True)
     world.captcha.validate(body, with_code=True)
     res = resolve_refs(world, [("mediaGenerationId", mgid, "video")], email=None, with_code=True)
     src = res.assets["mediaGenerationId"]
-    if src.model not in VEO_MODELS:
+    if src.model not in VEO_MODELS and not (model == "omni-flash-1.2" and src.origin != "upload"):
         raise ApiError.bad_request(
             "The source video must be Veo-generated; omni-flash videos and uploads cannot be "
             "extended (use omni-flash V2V edit via POST videos with referenceVideo_1)",
@@ -159,13 +179,14 @@ async def post_extend(request: web.Request) -> web.StreamResponse:
     async with gated(request):
         adm = admit(
             request, route="POST videos/extend", group="videos", model=model, email=None,
-            ref_email=res.email, body=body, check=_plan_check(model, 8, count),
+            ref_email=res.email, body=body, check=_plan_check(model, seconds, count),
         )  # fmt: skip
         acct = adm.account
-        cost = credits_for(model, duration=8, ultra=acct.is_ultra) * count
+        cost = credits_for(model, duration=seconds, ultra=acct.is_ultra) * count
         meta = {
-            "prompt": prompt, "aspect": src.aspect, "duration": 8, "mode": "extend",
-            "internal_model": "veo_3_1_t2v", "base_image": mgid, "project_id": acct.project_id,
+            "prompt": prompt, "aspect": src.aspect, "duration": seconds, "mode": "extend",
+            "internal_model": "omni_flash_1_2_extend" if model == "omni-flash-1.2"
+            else "veo_3_1_t2v", "base_image": mgid, "project_id": acct.project_id,
             "captcha": adm.captcha, "echo": echo(body, acct.email), "origin": "extended",
             "width": src.width, "height": src.height,
         }  # fmt: skip
@@ -173,6 +194,7 @@ async def post_extend(request: web.Request) -> web.StreamResponse:
             world, job_type="video", model=model, email=acct.email, route="POST videos/extend",
             body=body, rec=rec, async_=async_, duration_key=model, count=count, meta=meta,
             failure=adm.outcome, credits_spent=cost, remaining_credits=_charge(acct, cost),
+            output_seconds=float(seconds),
         )  # fmt: skip
     return await deliver_job(request, job, adm)
 
@@ -191,8 +213,10 @@ async def post_video_upscale(request: web.Request) -> web.StreamResponse:
     src = res.assets["mediaGenerationId"]
     if src.origin == "upload":
         raise ApiError.bad_request("Only generated videos can be upscaled")
-    if resolution == "720p" and src.model != "omni-flash":
-        raise ApiError.bad_request("720p upscaling is only available for 360p omni-flash clips")
+    if resolution == "720p" and src.model not in OMNI_MODELS:
+        raise ApiError.bad_request(
+            "720p upscaling is only available for Gemini Omni Flash clips (promotes 360p drafts)"
+        )
     suffix = "_upsampled" if resolution == "1080p" else f"_upsampled_{resolution.lower()}"
     name = src.name + suffix
     cached = world.library.assets.get(name)
@@ -214,13 +238,15 @@ async def post_video_upscale(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
         acct = adm.account
         cost = 50 if resolution == "4K" and not is_cached else 0
+        width, height = _UPSCALE_DIMS[resolution]
+        if src.height > src.width:
+            width, height = height, width
         meta = {
             "prompt": src.prompt, "aspect": src.aspect, "duration": round(src.duration),
             "mode": "upscale", "internal_model": f"veo_3_1_upsampler_{resolution.lower()}",
             "base_image": mgid, "project_id": acct.project_id, "captcha": adm.captcha,
             "echo": echo(body, acct.email), "origin": "upscaled", "resolution": resolution,
-            "width": 3840 if resolution == "4K" else 1920,
-            "height": 2160 if resolution == "4K" else 1080,
+            "width": width, "height": height,
         }  # fmt: skip
         key = "upscale-4k" if resolution == "4K" else "upscale"
         job = create_job(

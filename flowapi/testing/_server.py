@@ -73,6 +73,16 @@ class FakeFlowServer:
             100 MiB video), an int for every type, or ``{content_type: bytes}``.
         sticky_quarantine: pinned requests into an active quarantine get the same 429 again.
         media_host: host name written in media URLs (must differ from the API host).
+        project_page: history entries scanned per ``GET assets/projects/{email}`` call
+            (default 500); a smaller value makes pagination visible in tests.
+        block_default_user_agents: refuse Python urllib's default ``User-Agent``
+            (``Python-urllib/3.x``) on the API origin with Cloudflare's 403 "error code:
+            1010", as the real edge does (supplement §1.1); the media origin and the admin
+            routes are not affected. ``False`` turns it off.
+
+    The fault rules' random streams use ``seed`` unless the faults name their own
+    (``"seed=7, ..."`` or ``Faults(seed=7)``), so the same seed and the same client
+    behaviour inject the same faults.
     """
 
     def __init__(
@@ -92,6 +102,8 @@ class FakeFlowServer:
         max_body_bytes: int | Mapping[str, int] | None = None,
         sticky_quarantine: bool = True,
         media_host: str = "localhost",
+        project_page: int = 500,
+        block_default_user_agents: bool = True,
     ) -> None:
         self._clock = ScaledClock(time_scale, anchor=anchor)
         if accounts is None:
@@ -101,12 +113,14 @@ class FakeFlowServer:
             clock=self._clock,
             seed=seed,
             accounts=accounts,
-            faults=parse_faults(faults) if isinstance(faults, str) else faults,
+            faults=parse_faults(faults, seed=seed) if isinstance(faults, str) else faults,
             video_seconds=video_seconds,
             image_seconds=image_seconds,
             max_body_bytes=max_body_bytes,
         )
         self._world.sticky_quarantine = sticky_quarantine
+        self._world.project_scan_page = max(1, project_page)
+        self._world.block_default_user_agents = block_default_user_agents
         self._host, self._port, self._media_port, self._media_host = (
             host,
             port,
@@ -167,14 +181,30 @@ class FakeFlowServer:
         return self._world.state(since)
 
     def set_faults(self, faults: Faults | str | None) -> None:
-        """Replace the fault rules (a :class:`Faults`, a spec string, or ``None`` for none)."""
+        """Replace the fault rules (a :class:`Faults`, a spec string — seeded with the
+        fake's ``seed`` unless it says ``seed=`` — or ``None`` for none)."""
         if isinstance(faults, str):
-            faults = parse_faults(faults)
+            faults = parse_faults(faults, seed=self._world.seed)
         self._world.engine.configure(faults or Faults())
 
     def add_account(self, account: FakeAccount) -> FakeAccount:
         """Add (or replace) an account; returns the stored copy."""
         return self._world.accounts.add(account, self._world.now())
+
+    def advance(self, seconds: float) -> None:
+        """Jump the fake's simulated time forward by ``seconds`` (e.g. ``7 * 3600`` so the
+        signed media URLs handed out so far have expired). See :meth:`ScaledClock.advance`."""
+        self._clock.advance(seconds)
+
+    def new_project(self, email: str) -> str:
+        """Make ``email`` write to a new Google Flow project from now on and return its
+        ``projectId`` (older projects keep their media; GET assets/projects lists them)."""
+        acct = self._world.accounts.get(email)
+        if acct is None:
+            raise KeyError(f"no account {email}")
+        self._world.library.note_project(acct.email, acct.project_id)
+        acct.project_id = self._world.library.new_project_id(acct.email)
+        return acct.project_id
 
     def reset(self) -> None:
         """Forget requests, jobs, assets, voices, characters, quarantines and counters;
@@ -266,7 +296,7 @@ class FakeFlowServer:
     async def _admin_faults(self, request: web.Request) -> web.StreamResponse:
         spec = (await request.text()).strip()
         try:
-            faults = parse_faults(spec) if spec else Faults()
+            faults = parse_faults(spec, seed=self._world.seed) if spec else Faults()
         except ValueError as exc:
             return json_response({"error": str(exc)}, 400)
         self._world.engine.configure(faults)
@@ -296,6 +326,7 @@ async def run_fake_server(
     accounts: list[FakeAccount] | None = None,
     anchor: float | None = None,
     ready: Callable[[FakeFlowServer], None] | None = None,
+    block_default_user_agents: bool = True,
 ) -> None:
     """Run a :class:`FakeFlowServer` until cancelled, printing its URLs and token.
 
@@ -305,6 +336,7 @@ async def run_fake_server(
     async with FakeFlowServer(
         token=token, time_scale=time_scale, anchor=anchor, seed=seed, accounts=accounts,
         faults=faults, host=host, port=port, media_port=media_port,
+        block_default_user_agents=block_default_user_agents,
     ) as fake:  # fmt: skip
         if ready is not None:
             ready(fake)

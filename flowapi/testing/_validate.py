@@ -17,6 +17,7 @@ from ._http import int_param, str_param
 
 __all__ = [
     "IMAGE_MODELS",
+    "OMNI_MODELS",
     "VEO_MODELS",
     "VIDEO_MODELS",
     "ImageSpec",
@@ -28,8 +29,17 @@ __all__ = [
 
 VEO_MODELS = ("veo-3.1-fast", "veo-3.1-quality", "veo-3.1-lite", "veo-3.1-lite-low-priority")
 """Veo variants (default ``veo-3.1-fast``)."""
-VIDEO_MODELS = (*VEO_MODELS, "omni-flash")
+OMNI_MODELS = ("omni-flash", "omni-flash-1.2")
+"""Gemini Omni Flash 1.1 and 1.2 (api-update-2026-h2 §5.1)."""
+VIDEO_MODELS = (*VEO_MODELS, *OMNI_MODELS)
 """Every ``POST videos`` model."""
+_DURATIONS: dict[str, tuple[int, ...]] = {
+    "omni-flash": (4, 6, 8, 10),
+    "omni-flash-1.2": tuple(range(3, 16)),
+}
+"""``duration`` seconds per model; Veo 4/6/8 (api-update-2026-h2 §5.1)."""
+_MAX_REFERENCE_IMAGES = {"omni-flash": 7, "omni-flash-1.2": 10}
+"""``referenceImage_*`` slots (and the image budget) in R2V; Veo 3."""
 _VEO_ASPECTS = ("landscape", "portrait", "1:1", "4:3", "3:4")
 _OMNI_ASPECTS = ("landscape", "portrait")
 
@@ -41,6 +51,11 @@ IMAGE_MODELS: dict[str, str] = {
     "imagen-4": "nano-banana-2-lite",
 }
 """Accepted image model → model used (aliases per supplement §9.1)."""
+DEFAULT_IMAGE_MODEL = "nano-banana-2-lite"
+"""``model`` when omitted, with or without references (api-update-2026-h2 §5.3)."""
+_AUTO_IN_I2I = frozenset({"nano-banana-2", "nano-banana-pro"})
+"""Models whose ``aspectRatio`` defaults to ``auto`` when references are given; Lite stays
+16:9 (api-update-2026-h2 §5.3)."""
 _IMAGE_ASPECTS = ("16:9", "4:3", "1:1", "3:4", "9:16", "auto", "landscape", "portrait")
 _MARKER = re.compile(
     r"@(character|referenceImage|referenceAudio|referenceVideo|reference)_(\d+)", re.I
@@ -122,7 +137,7 @@ def validate_video(body: dict[str, Any]) -> VideoSpec:
     model = str_param(body, "model") or "veo-3.1-fast"
     if model not in VIDEO_MODELS:
         raise ApiError.bad_request(f"Invalid model '{model}'. Supported: {', '.join(VIDEO_MODELS)}")
-    omni = model == "omni-flash"
+    omni = model in OMNI_MODELS
     aspect = str_param(body, "aspectRatio") or "landscape"
     aspects = _OMNI_ASPECTS if omni else _VEO_ASPECTS
     if aspect not in aspects:
@@ -138,12 +153,15 @@ def validate_video(body: dict[str, Any]) -> VideoSpec:
         raise ApiError.bad_request("Parameter async must be a boolean")
     resolution = str_param(body, "resolution") or "720p"
     if resolution not in ("720p", "360p") or (resolution == "360p" and not omni):
-        raise ApiError.bad_request(f"Invalid resolution '{resolution}' for model '{model}'")
+        supported = "720p, 360p" if omni else "720p"
+        raise ApiError.bad_request(
+            f"Invalid resolution '{resolution}' for model '{model}'. Supported: {supported}"
+        )
     check_callbacks(body)
     spec = VideoSpec(prompt, model, "t2v", aspect, None, count or 1, resolution, email, async_)
     spec.start = str_param(body, "startImage")
     spec.end = str_param(body, "endImage")
-    spec.images = _slots(body, "referenceImage", 7)
+    spec.images = _slots(body, "referenceImage", _MAX_REFERENCE_IMAGES.get(model, 7))
     spec.characters = _slots(body, "character", 7)
     spec.audios = _slots(body, "referenceAudio", 5)
     spec.video = str_param(body, "referenceVideo_1")
@@ -184,16 +202,17 @@ def validate_video(body: dict[str, Any]) -> VideoSpec:
             raise ApiError.bad_request("V2V edit supports up to 3 voices (referenceAudio_1..3)")
         return spec
     spec.duration = int_param(body, "duration", lo=1, hi=None, default=8)
-    if spec.duration not in ((4, 6, 8, 10) if omni else (4, 6, 8)):
+    if spec.duration not in _DURATIONS.get(model, (4, 6, 8)):
         raise ApiError.bad_request(f"Model '{model}' does not support duration {spec.duration}s")
     if model == "veo-3.1-quality" and spec.duration != 8:
         raise ApiError.bad_request("Model 'veo-3.1-quality' supports 8s videos only")
     if frames:
         spec.mode = "i2v_fl" if spec.end else "i2v"
-        if omni and spec.end:
-            raise ApiError.bad_request("omni-flash supports a start frame only (no endImage)")
         if omni and spec.audios:
-            raise ApiError.bad_request("omni-flash frames mode does not accept referenceAudio_*")
+            raise ApiError.bad_request(
+                f"{model} frames mode takes only startImage and endImage: referenceImage_*, "
+                "character_* and referenceAudio_* are not accepted with them"
+            )
         if spec.audios:
             raise ApiError.bad_request(
                 "referenceAudio_* requires R2V mode (a referenceImage_* or character_*)"
@@ -242,7 +261,7 @@ def validate_image(body: dict[str, Any]) -> ImageSpec:
     """Validate a POST images body (400 ``ApiError`` on the first violation)."""
     prompt = str_param(body, "prompt", required=True)
     assert prompt is not None
-    requested = str_param(body, "model") or "nano-banana-2-lite"
+    requested = str_param(body, "model") or DEFAULT_IMAGE_MODEL
     if requested not in IMAGE_MODELS:
         raise ApiError.bad_request(
             f"Invalid model '{requested}'. Supported: {', '.join(IMAGE_MODELS)}"
@@ -252,7 +271,9 @@ def validate_image(body: dict[str, Any]) -> ImageSpec:
     check_callbacks(body)
     refs = _slots(body, "reference", 10)
     chars = _slots(body, "character", 7)
-    aspect = str_param(body, "aspectRatio") or "landscape"
+    i2i_auto = (refs or chars) and IMAGE_MODELS[requested] in _AUTO_IN_I2I
+    default_aspect = "auto" if i2i_auto else "16:9"
+    aspect = str_param(body, "aspectRatio") or default_aspect
     if aspect not in _IMAGE_ASPECTS:
         raise ApiError.bad_request(
             f"Invalid aspectRatio '{aspect}'. Supported: {', '.join(_IMAGE_ASPECTS)}"

@@ -49,6 +49,7 @@ DEFAULT_VIDEO_SECONDS: dict[str, tuple[float, float]] = {
     "veo-3.1-lite-low-priority": (50.0, 100.0),
     "veo-3.1-quality": (150.0, 210.0),
     "omni-flash": (60.0, 120.0),
+    "omni-flash-1.2": (60.0, 120.0),
     "upscale": (30.0, 60.0),
     "upscale-4k": (120.0, 240.0),
 }
@@ -99,6 +100,10 @@ class World:
         self.webhooks: Webhooks | None = None
         self.sticky_quarantine = True
         """Pinned requests into an active quarantine get the same 429 again."""
+        self.block_default_user_agents = True
+        """Refuse urllib's default User-Agent on the API origin (403, Cloudflare 1010)."""
+        self.project_scan_page = 500
+        """History entries per GET assets/projects/{email} page."""
         self._init_state()
 
     def _init_state(self) -> None:

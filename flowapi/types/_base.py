@@ -39,6 +39,7 @@ __all__ = [
     "IGNORED_WIRE_KEYS",
     "UNSET",
     "LenientStrEnum",
+    "OpenStruct",
     "RequestStruct",
     "ResponseStruct",
     "UnsetType",
@@ -48,6 +49,7 @@ __all__ = [
     "encoder",
     "parse_iso8601",
     "to_builtins",
+    "wire_builtins",
 ]
 
 
@@ -55,8 +57,52 @@ class RequestStruct(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Base of every request body: fields default to ``UNSET`` and are then not sent."""
 
 
+#: Wire name of :attr:`ResponseStruct.http_status`: never sent by the API; filled by the
+#: transport from the HTTP response.
+HTTP_STATUS_KEY = "__http_status__"
+
+
 class ResponseStruct(msgspec.Struct, kw_only=True, frozen=True):
     """Base of every response body: frozen, tolerant of unknown fields."""
+
+    http_status: int | None = msgspec.field(default=None, name=HTTP_STATUS_KEY)
+    """HTTP status the body arrived with (e.g. ``201`` created vs ``200`` updated on
+    POST /accounts, ``201`` for an async job); ``None`` for structs not read from a
+    response (nested objects, hand-built ones)."""
+
+
+#: Wire name of :attr:`OpenStruct.extra`: a key no API body uses, so the field is only
+#: ever filled by :func:`decode` from the keys the model does not name.
+_EXTRA_KEY = "__flowapi_extra__"
+
+
+class OpenStruct(ResponseStruct, kw_only=True, frozen=True):
+    """Base of responses whose shape is unpublished (api-update-2026-h2 §2–§4).
+
+    Decoded tolerantly (numbers given as strings and the like are converted, not refused)
+    and every key the model does not name is kept in :attr:`extra`, so fields the API adds
+    or names differently stay reachable without a new release.
+    """
+
+    extra: dict[str, Any] = msgspec.field(default_factory=dict, name=_EXTRA_KEY)
+    """Every wire key this model does not name, with its JSON value (``{}`` when none)."""
+
+
+def _with_extra(obj: Any, data: Any) -> Any:
+    """``obj`` (decoded from ``data``) with :attr:`OpenStruct.extra` filled, recursively."""
+    if not isinstance(obj, OpenStruct) or not isinstance(data, dict):
+        return obj
+    fields = _fields_of(type(obj))
+    known = {f.encode_name for f in fields} | {HTTP_STATUS_KEY}
+    changes: dict[str, Any] = {"extra": {k: v for k, v in data.items() if k not in known}}
+    for info in fields:
+        value = getattr(obj, info.name)
+        raw = data.get(info.encode_name)
+        if isinstance(value, OpenStruct):
+            changes[info.name] = _with_extra(value, raw)
+        elif isinstance(value, list) and isinstance(raw, list) and len(raw) == len(value):
+            changes[info.name] = [_with_extra(v, r) for v, r in zip(value, raw, strict=True)]
+    return msgspec.structs.replace(obj, **changes)
 
 
 class LenientStrEnum(enum.StrEnum):
@@ -81,6 +127,26 @@ def to_builtins(obj: Any) -> Any:
     return msgspec.to_builtins(obj)
 
 
+def wire_builtins(obj: Any) -> Any:
+    """:func:`to_builtins` with every :attr:`OpenStruct.extra` folded back into its object
+    and :attr:`ResponseStruct.http_status` left out, so the result has the wire keys the
+    server sent (for printing and re-encoding)."""
+    return _fold_extra(msgspec.to_builtins(obj))
+
+
+def _fold_extra(value: Any) -> Any:
+    if isinstance(value, dict):
+        extra = value.get(_EXTRA_KEY)
+        out = {k: _fold_extra(v) for k, v in value.items()
+               if k not in (_EXTRA_KEY, HTTP_STATUS_KEY)}
+        if isinstance(extra, dict):
+            out.update({k: v for k, v in extra.items() if k not in out})
+        return out
+    if isinstance(value, list):
+        return [_fold_extra(v) for v in value]
+    return value
+
+
 # ---------------------------------------------------------------------------------------------
 # Additions: cached codecs, ISO-8601 parsing, and the wire-params base with numbered slots.
 # ---------------------------------------------------------------------------------------------
@@ -97,14 +163,48 @@ def decode(type_: type[T], data: bytes | bytearray | memoryview | str) -> T:
     """Decode JSON ``data`` into ``type_`` with a cached ``msgspec.json.Decoder`` per type.
 
     ``type_`` may be any msgspec-supported type, including generic aliases such as
-    ``dict[str, AccountSummary]`` (the body of ``GET /accounts``). Raises
+    ``dict[str, AccountSummary]`` (the body of ``GET /accounts``). A body the typed
+    decoder refuses is tried once more leniently: ``null`` members count as absent (the
+    field's default) and numbers/booleans sent as strings are converted. An
+    :class:`OpenStruct` is always decoded that way and keeps its unknown keys in ``extra``.
+    Raises
     ``msgspec.ValidationError`` / ``msgspec.DecodeError``; the transport wraps them.
     """
+    if isinstance(type_, type) and issubclass(type_, OpenStruct):
+        raw = msgspec.json.decode(data)
+        opened: T = _with_extra(msgspec.convert(_drop_nulls(raw), type_, strict=False), raw)
+        return opened
     decoder = _decoders.get(type_)
     if decoder is None:
         decoder = _decoders[type_] = msgspec.json.Decoder(type_)
-    result: T = decoder.decode(data)
+    try:
+        result: T = decoder.decode(data)
+    except msgspec.ValidationError:
+        # the fast path refused the body: retry leniently before giving up — an explicit
+        # ``null`` means "absent" (the field's default), and numbers or booleans sent as
+        # strings are converted. Still refused → the original error.
+        lenient: T | None = _lenient(type_, data)
+        if lenient is None:
+            raise
+        return lenient
     return result
+
+
+def _lenient(type_: Any, data: bytes | bytearray | memoryview | str) -> Any:
+    try:
+        return msgspec.convert(_drop_nulls(msgspec.json.decode(data)), type_, strict=False)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+
+
+def _drop_nulls(value: Any) -> Any:
+    """``value`` with every ``null`` object member removed (so the field's default
+    applies), recursively; ``null`` list items are kept."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
 
 
 def convert(type_: type[T], obj: Any) -> T:

@@ -163,9 +163,13 @@ AccountsMap = dict[str, AccountSummary]
 
 
 class AccountCreated(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
-    """200/201 body of POST /accounts (201 created, 200 updated; POST accounts › Model)."""
+    """200/201 body of POST /accounts (201 created, 200 updated; POST accounts › Model).
 
-    created: str = ""
+    Tell the two apart with :attr:`is_new` / :attr:`is_update` (from the HTTP status, which
+    the body itself does not carry).
+    """
+
+    created: str | None = None
     """ISO-8601 time the account was first configured."""
     account_cookies: tuple[Cookie, ...] = ()
     """Google account cookies (values redacted)."""
@@ -177,10 +181,20 @@ class AccountCreated(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
     """Auto-created Flow project."""
     next_refresh: NextRefresh | None = None
     """Scheduled refresh."""
-    health: str = ""
+    health: str | None = None
     """``"OK"`` or error information (optional here)."""
-    error: str = ""
+    error: str | None = None
     """Error message, if any."""
+
+    @property
+    def is_new(self) -> bool:
+        """``True`` when the account was created (HTTP 201)."""
+        return self.http_status == 201
+
+    @property
+    def is_update(self) -> bool:
+        """``True`` when an existing account was updated (HTTP 200)."""
+        return self.http_status == 200
 
 
 class Account(AccountCreated, kw_only=True, frozen=True, rename="camel"):

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from ._base import UNSET, ResponseStruct, UnsetType, WireParams
+from ._base import UNSET, OpenStruct, ResponseStruct, UnsetType, WireParams
 from .enums import CaptchaProvider
 
 __all__ = [
@@ -24,38 +24,43 @@ __all__ = [
 ]
 
 
-class CaptchaProviders(ResponseStruct, kw_only=True, frozen=True):
-    """GET /accounts/captcha-providers 200: masked keys and/or free credits.
+class CaptchaProviders(OpenStruct, kw_only=True, frozen=True):
+    """GET/POST /accounts/captcha-providers 200: masked keys and/or free credits.
 
-    Each provider field holds the masked key (``"abc12…"``) or ``""`` when not configured;
-    ``freeCaptchaCredits`` appears only when no provider is configured and free credits remain.
+    Each provider field holds the masked key (``"abc12…"``); ``None`` (or ``""``) when not
+    configured. ``freeCaptchaCredits`` appears when no provider is configured and free
+    credits remain (300 since 2026, api-update-2026-h2 §5.4). Providers this SDK does not
+    know yet are kept in ``extra`` and listed by :attr:`configured` — never dropped.
     """
 
-    ez_captcha: str = msgspec.field(name="EzCaptcha", default="")
+    ez_captcha: str | None = msgspec.field(name="EzCaptcha", default=None)
     """Masked EzCaptcha key."""
-    cap_solver: str = msgspec.field(name="CapSolver", default="")
+    cap_solver: str | None = msgspec.field(name="CapSolver", default=None)
     """Masked CapSolver key."""
-    yes_captcha: str = msgspec.field(name="YesCaptcha", default="")
+    yes_captcha: str | None = msgspec.field(name="YesCaptcha", default=None)
     """Masked YesCaptcha key."""
-    anti_captcha: str = msgspec.field(name="AntiCaptcha", default="")
+    anti_captcha: str | None = msgspec.field(name="AntiCaptcha", default=None)
     """Masked AntiCaptcha key."""
-    cap_monster: str = msgspec.field(name="CapMonster", default="")
+    cap_monster: str | None = msgspec.field(name="CapMonster", default=None)
     """Masked CapMonster key."""
-    solve_captcha: str = msgspec.field(name="SolveCaptcha", default="")
+    solve_captcha: str | None = msgspec.field(name="SolveCaptcha", default=None)
     """Masked SolveCaptcha key."""
-    two_captcha: str = msgspec.field(name="2Captcha", default="")
+    two_captcha: str | None = msgspec.field(name="2Captcha", default=None)
     """Masked 2Captcha key."""
     free_captcha_credits: int | None = msgspec.field(name="freeCaptchaCredits", default=None)
     """Remaining free (CapSolver-powered) solves; only shown with no providers configured."""
 
     @property
     def configured(self) -> dict[str, str]:
-        """Provider name (API spelling) → masked key, for configured providers only."""
-        return {
+        """Provider name (API spelling) → masked key, for every configured provider —
+        known ones and any new provider the server lists (from ``extra``)."""
+        found = {
             info.encode_name: value
             for info in msgspec.structs.fields(self)
             if isinstance(value := getattr(self, info.name), str) and value
         }
+        found.update({k: v for k, v in self.extra.items() if isinstance(v, str) and v})
+        return found
 
 
 class CaptchaProvidersParams(WireParams, kw_only=True):
@@ -77,68 +82,71 @@ class CaptchaProvidersParams(WireParams, kw_only=True):
     """2Captcha API key."""
 
 
-class CaptchaStatsSummary(ResponseStruct, kw_only=True, frozen=True):
+class CaptchaStatsSummary(OpenStruct, kw_only=True, frozen=True):
     """``summary`` of GET /accounts/captcha-stats (supplement §8); omitted when nothing matched.
 
-    Wire keys are already snake_case here.
+    Wire keys are already snake_case here. Every count and rate is a number that may carry
+    decimals (rates are percentages such as ``97.35``); keys added later stay in ``extra``.
     """
 
-    from_: str = msgspec.field(name="from", default="")
+    from_: str | None = msgspec.field(name="from", default=None)
     """ISO-8601 start of the sampled window."""
-    to: str = ""
+    to: str | None = None
     """ISO-8601 end of the sampled window."""
-    time_span: str = ""
-    """Human span of the window."""
-    sample_size_by_provider: dict[str, int] = msgspec.field(default_factory=dict)
+    time_span: str | float | None = None
+    """Span of the window (text such as ``"10h 30m"``, or a number)."""
+    sample_size_by_provider: dict[str, float] = msgspec.field(default_factory=dict)
     """Provider → number of records."""
     success_rate_by_provider: dict[str, float] = msgspec.field(default_factory=dict)
-    """Provider → success rate (503s excluded)."""
-    sample_size_by_tier: dict[str, int] = msgspec.field(default_factory=dict)
+    """Provider → success rate, percent (503s excluded)."""
+    sample_size_by_tier: dict[str, float] = msgspec.field(default_factory=dict)
     """Plan tier (e.g. ``PAYGATE_TIER_TWO``) → records."""
     success_rate_by_tier: dict[str, float] = msgspec.field(default_factory=dict)
-    """Plan tier → success rate."""
-    sample_size_by_sku: dict[str, int] = msgspec.field(default_factory=dict)
+    """Plan tier → success rate, percent."""
+    sample_size_by_sku: dict[str, float] = msgspec.field(default_factory=dict)
     """SKU (e.g. ``WS_ULTRA``) → records."""
     success_rate_by_sku: dict[str, float] = msgspec.field(default_factory=dict)
-    """SKU → success rate."""
-    by_status_code_images: dict[str, int] = msgspec.field(default_factory=dict)
-    """``"200"``, ``"403"``, ``"429:PUBLIC_ERROR_…"``, ``"503"`` → count, image routes."""
-    by_status_code_videos: dict[str, int] = msgspec.field(default_factory=dict)
+    """SKU → success rate, percent."""
+    by_status_code_images: dict[str, float] = msgspec.field(default_factory=dict)
+    """``"200"``, ``"403"``, ``"429:PUBLIC_ERROR_…"``, ``"503"`` → count or share, image
+    routes."""
+    by_status_code_videos: dict[str, float] = msgspec.field(default_factory=dict)
     """Same for video routes."""
-    avg_captcha_ms: float = 0.0
+    avg_captcha_ms: float | None = None
     """Average captcha solve time, milliseconds."""
-    avg_api_ms: float = 0.0
+    avg_api_ms: float | None = None
     """Average upstream API time, milliseconds."""
-    avg_attempt: float = 0.0
+    avg_attempt: float | None = None
     """Average attempt number."""
     lookup: dict[str, Any] = msgspec.field(default_factory=dict)
     """``{tiers: {...}, skus: {...}}`` code → label tables."""
 
 
-class CaptchaStatsRow(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
-    """One ``data[]`` row of GET /accounts/captcha-stats (supplement §8)."""
+class CaptchaStatsRow(OpenStruct, kw_only=True, frozen=True, rename="camel"):
+    """One ``data[]`` row of GET /accounts/captcha-stats (supplement §8). Absent optional
+    strings are ``None``."""
 
-    timestamp: str = ""
+    timestamp: str | None = None
     """ISO-8601 time of the attempt."""
-    job_id: str = ""
+    job_id: str | None = None
     """``jobId``, e.g. ``"20260203103000123-user:123-bot:google-flow"``."""
-    provider: str = ""
+    provider: str | None = None
     """Provider name; see :class:`~flowapi.types.CaptchaProvider`."""
-    task_id: str = ""
+    task_id: str | None = None
     """Provider task id."""
-    route: str = ""
+    route: str | None = None
     """``post-images | post-videos | post-videos-upscale | post-videos-extend | ...``."""
-    status_text: str = ""
+    status_text: str | None = None
     """HTTP status text."""
-    page_action: str = ""
+    page_action: str | None = None
     """``IMAGE_GENERATION | VIDEO_GENERATION``."""
-    error: str = ""
+    error: str | None = None
     """Error text, if any."""
-    reason: str = ""
+    reason: str | None = None
     """Google reason, if any."""
-    tier: str = ""
+    tier: str | None = None
     """Plan tier."""
-    sku: str = ""
+    sku: str | None = None
     """Plan SKU."""
     status_code: int = 0
     """HTTP status (0 = network error)."""
@@ -150,20 +158,24 @@ class CaptchaStatsRow(ResponseStruct, kw_only=True, frozen=True, rename="camel")
     """1-based attempt number."""
 
 
-class CaptchaStats(ResponseStruct, kw_only=True, frozen=True):
-    """GET /accounts/captcha-stats 200 (supplement §8). ``anonymized=true`` → no ``data``."""
+class CaptchaStats(OpenStruct, kw_only=True, frozen=True):
+    """GET /accounts/captcha-stats 200 (supplement §8). ``anonymized=true`` → no ``data``.
 
-    date: str = ""
+    Decoded leniently (numbers with decimals, numbers sent as strings); unknown keys stay in
+    ``extra``.
+    """
+
+    date: str | None = None
     """Queried date (``YYYY-MM-DD``)."""
     limit: int | None = None
     """Queried record limit (max 50000)."""
-    provider: str = ""
+    provider: str | None = None
     """Queried provider filter."""
     total: int = 0
     """Records matched."""
     summary: CaptchaStatsSummary | None = None
     """Aggregates; absent when no records match."""
-    data: tuple[CaptchaStatsRow, ...] = ()
+    data: list[CaptchaStatsRow] = msgspec.field(default_factory=list)
     """Individual attempts (absent with ``anonymized=true``)."""
 
 
@@ -175,10 +187,10 @@ class CaptchaStats(ResponseStruct, kw_only=True, frozen=True):
 class CaptchaAttempt(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
     """One entry of ``captcha.attempts[]`` (POST /videos › Model › captcha)."""
 
-    service: str = ""
-    """Provider name, see :class:`CaptchaProvider`."""
-    task_id: str = ""
-    """``taskId`` at the provider (absent for ``UserProvided``)."""
+    service: str | None = None
+    """Provider name, see :class:`CaptchaProvider`; ``None`` if absent."""
+    task_id: str | None = None
+    """``taskId`` at the provider (``None`` when absent, e.g. ``UserProvided``)."""
     duration_ms: int | float = 0
     """``durationMs`` — solve time of this attempt, milliseconds."""
     success: bool = False
@@ -190,10 +202,10 @@ class CaptchaAttempt(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
 class CaptchaInfo(ResponseStruct, kw_only=True, frozen=True, rename="camel"):
     """``captcha`` — captcha metadata of a generation response (supplement §1.6)."""
 
-    service: str = ""
-    """Provider that produced the final token, or ``UserProvided``."""
-    task_id: str = ""
-    """``taskId`` at the provider (absent for ``UserProvided``)."""
+    service: str | None = None
+    """Provider that produced the final token, or ``UserProvided``; ``None`` if absent."""
+    task_id: str | None = None
+    """``taskId`` at the provider (``None`` when absent, e.g. ``UserProvided``)."""
     duration_ms: int | float = 0
     """``durationMs`` — total captcha solving time over all attempts, milliseconds."""
     attempts: tuple[CaptchaAttempt, ...] = ()

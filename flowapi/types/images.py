@@ -29,12 +29,16 @@ class ImageParams(CallbackParams, kw_only=True):
     """Required. Text description; inline markers ``@reference_N`` (1..10) and
     ``@character_N`` (1..7), each needing its slot."""
     model: str | UnsetType = UNSET
-    """Default ``nano-banana-2-lite``; see :class:`~flowapi.types.ImageModel`."""
+    """Default ``nano-banana-2-lite`` (with or without references); also ``nano-banana-2``,
+    ``nano-banana-pro``; the deprecated aliases ``imagen-4`` (→ ``nano-banana-2-lite``) and
+    ``nano-banana`` (→ ``nano-banana-2``) are still accepted (api-update-2026-h2 §5.3); see
+    :class:`~flowapi.types.ImageModel`."""
     aspect_ratio: str | UnsetType = UNSET
-    """``aspectRatio``: ``16:9``, ``4:3``, ``1:1``, ``3:4``, ``9:16``, ``auto`` (with a
-    reference); legacy ``landscape``/``portrait``."""
+    """``aspectRatio``: ``16:9`` (default), ``4:3``, ``1:1``, ``3:4``, ``9:16``, ``auto``
+    (needs a reference; the default of ``nano-banana-2``/``-pro`` when references are given,
+    while Lite stays 16:9); legacy ``landscape``/``portrait``."""
     count: int | UnsetType = UNSET
-    """Images to generate, 1–4 (default disputed: 1 per Postman, 4 per the docs — send it)."""
+    """Images to generate, 1–4, default 4 (api-update-2026-h2 §5.3)."""
     seed: int | UnsetType = UNSET
     """Random seed, integer ≥ 0."""
     email: str | UnsetType = UNSET
@@ -49,7 +53,8 @@ class ImageUpscaleParams(CaptchaParams, kw_only=True):
     """Body of POST /images/upscale (POST images/upscale › Request Body; supplement §9.4)."""
 
     media_generation_id: str
-    """Required. ``mediaGenerationId`` of a ``nano-banana-pro`` / ``nano-banana-2`` image."""
+    """Required. ``mediaGenerationId`` of a generated image (any Nano Banana model, Lite
+    included since Nov 2026 — api-update-2026-h2 §5.3)."""
     resolution: str | UnsetType = UNSET
     """``2k`` (default) or ``4k`` (paid plan); see
     :class:`~flowapi.types.ImageUpscaleResolution`."""

@@ -103,6 +103,23 @@ class Job(JobIdFields, kw_only=True, frozen=True, rename="camel"):
         return describe_error(self.error, self.response, details=self.error_details, code=self.code)
 
     @property
+    def is_captcha_failure(self) -> bool:
+        """``True`` for a failed job whose captcha token Google rejected: ``captcha_quality:``
+        or a 403 ``PERMISSION_DENIED`` "reCAPTCHA evaluation failed" (sync body or job
+        record). A resubmit with a higher ``captchaRetry`` may pass."""
+        from flowapi._errors import is_captcha_rejection
+
+        if self.state is not JobStatus.FAILED:
+            return False
+        google = self.response.error if self.response is not None else None
+        texts = [self.message_text]
+        if isinstance(self.error, GoogleError):
+            google = self.error
+        if isinstance(google, GoogleError):
+            texts.append(google.text)
+        return any(is_captcha_rejection(t) for t in texts)
+
+    @property
     def reply_ref(self) -> str | None:
         """``request.replyRef`` — the caller's reference (the watcher's submit marker)."""
         value = self.request.get("replyRef")
