@@ -1,5 +1,5 @@
 """The ``flowapi`` command (DESIGN §9): ``batch``, ``demo``, ``fake-server`` and one
-subcommand per endpoint. Needs the ``cli`` extra (``pip install 'flowapi[cli]'``).
+subcommand per endpoint. Needs the ``cli`` extra (``pip install 'useapi-google-flow[cli]'``).
 
 Exit codes: 0 success; 1 some jobs/requests failed; 2 bad usage or input file;
 3 a fatal API error (bad token, no subscription).
@@ -17,6 +17,9 @@ from pathlib import Path
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
+
+DISTRIBUTION = "useapi-google-flow"
+"""The name to ``pip install`` (the import name and the command are ``flowapi``)."""
 
 
 def _add_connection_args(p: argparse.ArgumentParser) -> None:
@@ -121,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import rich  # noqa: F401
     except ImportError:
-        print("flowapi: the command needs the 'cli' extra: pip install 'flowapi[cli]'",
+        print("flowapi: the command needs the 'cli' extra: "
+              f"pip install '{DISTRIBUTION}[cli]'",
               file=sys.stderr)
         return EXIT_USAGE
     args = build_parser().parse_args(argv)
