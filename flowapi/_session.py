@@ -12,6 +12,7 @@ from yarl import URL
 
 from flowapi._clock import Clock, RealClock
 from flowapi._errors import FlowError
+from flowapi._fake_clock import probe_fake_clock
 from flowapi._polling import PollPolicy
 from flowapi._retry import RetryBudget, RetryPolicy
 from flowapi._transport import Timeouts, Transport
@@ -31,12 +32,15 @@ if TYPE_CHECKING:
     from flowapi._journal import Journal
     from flowapi._watcher import JobWatcher, WatchMode
 
-__all__ = ["DEFAULT_BASE_URL", "FlowSession"]
+__all__ = ["BASE_URL_ENV", "DEFAULT_BASE_URL", "FlowSession"]
 
 DEFAULT_BASE_URL = "https://api.useapi.net/v1/google-flow/"
 """The production API base (spec/README.md)."""
 
 _TOKEN_ENV = "USEAPI_TOKEN"  # noqa: S105 - the variable name, not a secret
+BASE_URL_ENV = "FLOWAPI_BASE_URL"
+"""Environment variable naming the API base URL when ``base_url`` is not given (e.g. a
+``flowapi fake-server`` or a proxy); the CLI's ``--base-url`` defaults to it too."""
 
 
 def default_user_agent() -> str:
@@ -58,15 +62,19 @@ class FlowSession:
 
     Args:
         token: the useapi.net API token (``user:…``); default ``$USEAPI_TOKEN``.
-        base_url: API base, default ``https://api.useapi.net/v1/google-flow/``; ``http://``
-            only for loopback (the fake).
+        base_url: API base, default ``$FLOWAPI_BASE_URL`` or
+            ``https://api.useapi.net/v1/google-flow/``; ``http://`` only for loopback (the
+            fake).
         timeouts: connect / idle-read timeouts, see :class:`~flowapi.Timeouts`.
         retry: the per-call :class:`~flowapi.RetryPolicy`.
         retry_budget: the session-wide :class:`~flowapi.RetryBudget` (default 50 tokens,
             2/s).
         user_agent: the ``User-Agent`` header; default ``flowapi/<version> …``.
         http_session: an aiohttp ``ClientSession`` to use; it is not closed by this session.
-        clock: time source (tests pass the fake server's ``ScaledClock``).
+        clock: time source. Default: the real clock, except that a session whose base URL
+            is loopback follows the simulated clock a
+            :class:`~flowapi.testing.FakeFlowServer` advertises at ``GET /_fake/clock``
+            (read once when the session opens; pass ``clock=RealClock()`` to opt out).
         validate: check params locally before sending (``False`` sends anything: the API
             moves faster than SDKs).
         poll: default :class:`~flowapi.PollPolicy` for :meth:`Jobs.wait` and watchers.
@@ -77,7 +85,7 @@ class FlowSession:
         ValueError: an unsafe ``base_url``.
     """
 
-    def __init__(self, token: str | None = None, *, base_url: str | URL = DEFAULT_BASE_URL,
+    def __init__(self, token: str | None = None, *, base_url: str | URL | None = None,
                  timeouts: Timeouts | None = None, retry: RetryPolicy | None = None,
                  retry_budget: RetryBudget | None = None, user_agent: str | None = None,
                  http_session: aiohttp.ClientSession | None = None, clock: Clock | None = None,
@@ -88,11 +96,14 @@ class FlowSession:
             raise FlowError(f"no API token: pass FlowSession(token=...) or set {_TOKEN_ENV} "
                             "(see https://useapi.net/docs/start-here/setup-useapi)")
         self._token = token
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         self.base_url = check_base_url(base_url)
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.retry_budget = retry_budget or RetryBudget()
         self.user_agent = user_agent or default_user_agent()
+        self._follow_fake_clock = clock is None
         self.clock: Clock = clock or RealClock()
         self.validate = validate
         self.poll = poll or PollPolicy()
@@ -117,6 +128,14 @@ class FlowSession:
             http = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                          trust_env=False)
         self._http = http
+        if self._follow_fake_clock:
+            try:
+                self.clock = await probe_fake_clock(http, self.base_url) or self.clock
+            except BaseException:  # cancelled while opening: do not leak our connector
+                self._http = None
+                if self._external_http is None:
+                    await http.close()
+                raise
         self._transport = Transport(http=http, base_url=self.base_url, token=self._token,
                                     user_agent=self.user_agent, timeouts=self.timeouts,
                                     retry=self.retry, budget=self.retry_budget,

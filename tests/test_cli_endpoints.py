@@ -25,7 +25,9 @@ from flowapi.cli._endpoint_params import SLOT_MAXIMUM
 
 MEDIA_DIR = Path(__file__).resolve().parents[1] / "flowapi" / "testing" / "media"
 TIME_SCALE = 0.001
-FAST_POLL = ["--poll-interval", "0.02", "--timeout", "30"]
+# Simulated seconds: the commands follow the fake's clock (GET /_fake/clock), so a 5 s poll
+# interval is 5 ms of real time and the one-hour deadline 3.6 s.
+FAST_POLL = ["--poll-interval", "5", "--timeout", "3600"]
 
 
 class ThreadedFake:

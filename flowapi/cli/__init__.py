@@ -26,8 +26,9 @@ def _add_connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token", default=None,
                    help="useapi.net API token (default: $USEAPI_TOKEN)")
     p.add_argument("--base-url", default=None,
-                   help="API base URL (default: https://api.useapi.net/v1/google-flow/; "
-                        "http:// only for loopback, e.g. a fake-server)")
+                   help="API base URL (default: $FLOWAPI_BASE_URL, else "
+                        "https://api.useapi.net/v1/google-flow/; http:// only for loopback, "
+                        "e.g. a fake-server, whose simulated clock is then followed)")
 
 
 def build_parser() -> argparse.ArgumentParser:
