@@ -138,8 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(anyio.run(COMMANDS.get(args.command, COMMANDS["endpoint"]), args))
     except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
+        from flowapi.cli._interrupt import interrupt_message
+
+        message, code = interrupt_message(args)
+        print(f"flowapi: {message}", file=sys.stderr)
+        return code
 
 
 def _setup_logging(verbose: int) -> None:

@@ -35,8 +35,13 @@ def _options(args: argparse.Namespace) -> BatchOptions:
 
 
 async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: BatchOptions,
-                       console: Console) -> tuple[int, list[BatchResult]]:
-    """Run a batch with live progress and print the summary; returns (exit code, results)."""
+                       console: Console, *, resumable: bool = True,
+                       ) -> tuple[int, list[BatchResult]]:
+    """Run a batch with live progress and print the summary; returns (exit code, results).
+
+    ``resumable=False`` (the demo, whose fake starts empty each time) leaves out the
+    "run the same command again to resume" hint.
+    """
     options.out_dir.mkdir(parents=True, exist_ok=True)
     with BatchDisplay(console, len(specs)) as display:
         runner = BatchRunner(flow, specs, options, display)
@@ -57,7 +62,7 @@ async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: Batc
     console.print(f"{ok}/{len(results)} prompts succeeded, {files} files in "
                   f"[bold]{options.out_dir.resolve()}[/]")
     journal = options.journal_path or options.out_dir / JOURNAL_NAME
-    if ok < len(results):
+    if ok < len(results) and resumable:
         console.print(f"journal: {journal} — run the same command again to resume "
                       "(finished work is skipped, nothing is submitted twice)")
     return (EXIT_OK if ok == len(results) else EXIT_FAILED), results
@@ -127,7 +132,8 @@ async def _demo(args: argparse.Namespace) -> int:
     start = anyio.current_time()
     async with FakeFlowServer(time_scale=args.time_scale, seed=args.seed) as fake:
         async with FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
-            code, results = await run_batch_ui(flow, specs, BatchOptions(out_dir=out), console)
+            code, results = await run_batch_ui(flow, specs, BatchOptions(out_dir=out), console,
+                                               resumable=False)
         api_requests = [r for r in fake.requests if not str(r.route).startswith(("GET media",
                                                                                    "media"))]
         by_route = Counter(str(r.route) for r in api_requests)
