@@ -34,9 +34,10 @@ def _add_connection_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``flowapi`` command."""
     from flowapi._version import __version__
+    from flowapi.cli._arg_types import FlowArgumentParser, directory, fault_spec, port, time_scale
     from flowapi.cli._endpoints import register_endpoint_commands
 
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = FlowArgumentParser(
         prog="flowapi",
         description="Google Flow API v1 (useapi.net) from the command line: batch video "
                     "generation, a demo on an embedded fake server, and one command per "
@@ -61,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run `batch` on examples/prompts.json against an embedded fake server",
         description="The main job on a fresh machine with no token and no network: starts "
                     "a FakeFlowServer, runs the example batch, prints where the files are.")
-    demo.add_argument("--out", type=Path, default=Path("flowapi-demo-out"),
+    demo.add_argument("--out", type=directory, default=Path("flowapi-demo-out"),
                       help="output directory (default: ./flowapi-demo-out)")
-    demo.add_argument("--time-scale", type=float, default=0.05,
+    demo.add_argument("--time-scale", type=time_scale, default=0.05,
                       help="real seconds per simulated second (default 0.05: a 120 s video "
                            "takes 6 s)")
     demo.add_argument("--prompts", type=Path, default=None,
@@ -75,12 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="A faithful fake of the Google Flow API v1 on loopback, with simulated "
                     "time and seeded fault injection.")
     fake.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    fake.add_argument("--port", type=int, default=8787, help="API port (default 8787)")
-    fake.add_argument("--media-port", type=int, default=0,
+    fake.add_argument("--port", type=port, default=8787, help="API port (default 8787)")
+    fake.add_argument("--media-port", type=port, default=0,
                       help="media origin port (default: any free port)")
-    fake.add_argument("--time-scale", type=float, default=0.01,
+    fake.add_argument("--time-scale", type=time_scale, default=0.01,
                       help="real seconds per simulated second (default 0.01)")
-    fake.add_argument("--faults", default=None,
+    fake.add_argument("--faults", type=fault_spec, default=None,
                       help="fault spec, e.g. 'throttled:0.05,moderation:0.1,"
                            "reset_after_create:0.01@POST videos'")
     fake.add_argument("--seed", type=int, default=0, help="RNG seed (default 0)")
@@ -95,24 +96,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_batch_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, required=True, help="directory for the media files")
-    p.add_argument("--journal", type=Path, default=None,
+    from flowapi.cli._arg_types import (
+        directory,
+        file_path,
+        non_negative_int,
+        positive_int,
+        positive_seconds,
+        time_scale,
+    )
+
+    p.add_argument("--out", type=directory, required=True, help="directory for the media files")
+    p.add_argument("--journal", type=file_path, default=None,
                    help="journal file (default: OUT/flowapi-journal.sqlite)")
     p.add_argument("--email", default=None,
                    help="Google Flow account for uploads and prompts without email "
                         "(default: the only account, or load balancing)")
-    p.add_argument("--max-in-flight", type=int, default=16,
+    p.add_argument("--max-in-flight", type=positive_int, default=16,
                    help="jobs queued or running at once (default 16)")
     p.add_argument("--mode", choices=("listing", "poll"), default="listing",
                    help="how jobs are watched (default: listing)")
-    p.add_argument("--job-timeout", type=float, default=None,
+    p.add_argument("--job-timeout", type=positive_seconds, default=None,
                    help="seconds per job before it counts as timed out (default: none)")
     p.add_argument("--no-thumbnails", action="store_true", help="skip thumbnail downloads")
-    p.add_argument("--resubmit-moderated", type=int, default=0,
+    p.add_argument("--resubmit-moderated", type=non_negative_int, default=0,
                    help="resubmit moderated jobs up to N times (spends credits; default 0)")
     p.add_argument("--retry-failed", action="store_true",
                    help="submit again prompts an earlier run recorded as failed")
-    p.add_argument("--time-scale", type=float, default=None,
+    p.add_argument("--time-scale", type=time_scale, default=None,
                    help="for fakes: run the client on the simulated clock of a "
                         "`flowapi fake-server --time-scale S --anchor T` (pass the same S)")
     p.add_argument("--anchor", type=float, default=None,

@@ -39,6 +39,7 @@ from flowapi._errors import (
 )
 from flowapi._session import FlowSession
 from flowapi.cli import _endpoint_actions as act
+from flowapi.cli._arg_types import directory, file_path, positive_int, positive_seconds
 from flowapi.cli._endpoint_actions import EXIT_FAILED, EXIT_FATAL, EXIT_USAGE, Prepare
 from flowapi.cli._endpoint_output import Output, redact
 from flowapi.cli._endpoint_params import add_params_options
@@ -151,13 +152,13 @@ def _add_raw(parser: argparse.ArgumentParser, what: str = "base64 payloads") -> 
 
 
 def _add_wait_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, default=None, metavar="S",
+    parser.add_argument("--timeout", type=positive_seconds, default=None, metavar="S",
                         help="give up waiting after S seconds (exit 1; the job may still "
                              "finish: run `flowapi jobs wait JOBID` later)")
-    parser.add_argument("--poll-interval", type=float, default=None, metavar="S",
+    parser.add_argument("--poll-interval", type=positive_seconds, default=None, metavar="S",
                         help="poll every S seconds (default: first poll near the model's "
                              "typical generation time, then every 2-10 s)")
-    parser.add_argument("--download", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--download", type=directory, default=None, metavar="DIR",
                         help="save every video and its thumbnail into DIR "
                              "(JOBID-N.mp4, JOBID-N.jpg)")
 
@@ -229,7 +230,7 @@ def _captcha(g: _Group) -> None:
                   date=args.date, limit=args.limit, provider=args.provider,
                   anonymized=args.anonymized)))
     p.add_argument("--date", metavar="YYYY-MM-DD", help="day to report (default today)")
-    p.add_argument("--limit", type=int, metavar="N",
+    p.add_argument("--limit", type=positive_int, metavar="N",
                    help="the last N records across dates, 1-50000 (--date is then ignored)")
     p.add_argument("--provider", choices=(*CAPTCHA_PROVIDERS, "UserProvided"),
                    help="only this provider")
@@ -254,13 +255,13 @@ def _assets(g: _Group) -> None:
 def _images(g: _Group) -> None:
     p = _params_command(g, "create", "POST /images", "generate up to four images",
                         act.images_create, ImageParams, base64_hint="--download")
-    p.add_argument("--download", type=Path, default=None, metavar="DIR",
+    p.add_argument("--download", type=directory, default=None, metavar="DIR",
                    help="save every image into DIR (from its URL or inline base64)")
     _add_raw(p, "encodedImage data")
     p = _params_command(g, "upscale", "POST /images/upscale",
                         "upscale an image to 2k or 4k", act.images_upscale, ImageUpscaleParams,
                         base64_hint="--out")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+    p.add_argument("--out", type=file_path, default=None, metavar="FILE",
                    help="write the decoded encodedImage (JPEG) to FILE")
     _add_raw(p, "encodedImage")
 
@@ -289,7 +290,7 @@ def _videos(g: _Group) -> None:
               act.videos_gif, base64_hint="--out")
     p.add_argument("media_generation_id", metavar="MEDIA_ID",
                    help="mediaGenerationId of a generated video")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+    p.add_argument("--out", type=file_path, default=None, metavar="FILE",
                    help="write the decoded encodedGif to FILE")
     _add_raw(p, "encodedGif")
     p = g.add("concatenate", "POST /videos/concatenate", "join 2-10 clips into one video",
@@ -298,7 +299,7 @@ def _videos(g: _Group) -> None:
                       "MEDIA_ID[:TRIM_START[:TRIM_END]] with trims in seconds (ID::1 trims "
                       "only the end; end an id whose last segment is a number with '::').")
     p.add_argument("clips", nargs="+", metavar="CLIP", help="ID[:TRIM_START[:TRIM_END]]")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+    p.add_argument("--out", type=file_path, default=None, metavar="FILE",
                    help="write the decoded encodedVideo (MP4) to FILE")
     _add_raw(p, "encodedVideo")
 
