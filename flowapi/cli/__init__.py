@@ -100,12 +100,14 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
         directory,
         file_path,
         non_negative_int,
+        non_negative_number,
         positive_int,
         positive_seconds,
         time_scale,
     )
 
-    p.add_argument("--out", type=directory, required=True, help="directory for the media files")
+    p.add_argument("--out", type=directory, default=None,
+                   help="directory for the media files (required unless --dry-run)")
     p.add_argument("--journal", type=file_path, default=None,
                    help="journal file (default: OUT/flowapi-journal.sqlite)")
     p.add_argument("--email", default=None,
@@ -122,6 +124,13 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
                    help="resubmit moderated jobs up to N times (spends credits; default 0)")
     p.add_argument("--retry-failed", action="store_true",
                    help="submit again prompts an earlier run recorded as failed")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what each prompt and the whole batch would cost in Flow "
+                        "credits (the account's prices when known, else per plan tier) and "
+                        "submit nothing")
+    p.add_argument("--max-credits", type=non_negative_number, default=None, metavar="N",
+                   help="refuse to start when the batch could cost more than N credits "
+                        "(exit 2, nothing submitted)")
     p.add_argument("--time-scale", type=time_scale, default=None,
                    help="for fakes: run the client on the simulated clock of a "
                         "`flowapi fake-server --time-scale S --anchor T` (pass the same S)")

@@ -15,6 +15,12 @@ from flowapi._errors import AuthenticationError, FlowError, PaymentRequiredError
 from flowapi._session import FlowSession
 from flowapi.cli._batch import JOURNAL_NAME, BatchOptions, BatchResult, BatchRunner, plain_error
 from flowapi.cli._display import BatchDisplay, summary_table
+from flowapi.cli._dry_run import (
+    account_for_estimate,
+    over_budget_message,
+    price_prompts,
+    print_dry_run,
+)
 from flowapi.cli._prompts import PromptFileError, PromptSpec, load_prompts
 
 __all__ = ["COMMANDS", "run_batch_ui"]
@@ -68,8 +74,27 @@ async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: Batc
     return (EXIT_OK if ok == len(results) else EXIT_FAILED), results
 
 
+async def _dry_run(args: argparse.Namespace, specs: list[PromptSpec], kwargs: dict[str, Any],
+                   console: Console) -> int:
+    """``batch --dry-run``: print the cost per prompt and in total; submit nothing. Without
+    a token the prices are per tier (no request at all)."""
+    email, account = args.email, None
+    try:
+        session = FlowSession(args.token, **kwargs)
+    except FlowError:
+        session = None  # no token: per tier
+    if session is not None:
+        async with session as flow:
+            email, account = await account_for_estimate(flow, args.email)
+    print_dry_run(console, price_prompts(specs, account), account, email)
+    return EXIT_OK
+
+
 async def _batch(args: argparse.Namespace) -> int:
     console = _console()
+    if args.out is None and not args.dry_run:
+        console.print("[red]error:[/] flowapi batch needs --out DIR (or --dry-run)")
+        return EXIT_USAGE
     try:
         specs = load_prompts(args.prompts)
     except PromptFileError as exc:
@@ -86,8 +111,16 @@ async def _batch(args: argparse.Namespace) -> int:
         except ValueError as exc:
             console.print(f"[red]error:[/] --time-scale: {exc}")
             return EXIT_USAGE
+    if args.dry_run:
+        return await _dry_run(args, specs, kwargs, console)
     try:
         async with FlowSession(args.token, **kwargs) as flow:
+            if args.max_credits is not None:
+                _, account = await account_for_estimate(flow, args.email)
+                refusal = over_budget_message(price_prompts(specs, account), args.max_credits)
+                if refusal is not None:
+                    console.print(f"[red]error:[/] {refusal}", soft_wrap=True)
+                    return EXIT_USAGE
             try:
                 code, _ = await run_batch_ui(flow, specs, _options(args), console)
             except BaseExceptionGroup as group:  # the display's task group wraps it
