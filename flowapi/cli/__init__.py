@@ -51,7 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         "batch", help="generate every video of a prompts.json and download the results",
         description="Upload local frames once each, submit every prompt as an async job, "
                     "watch them all, download videos (and thumbnails) into --out. A journal "
-                    "in --out makes a second run resume without submitting anything twice.")
+                    "in --out makes a second run resume without submitting anything twice.",
+        epilog="examples:\n"
+               "  flowapi batch prompts.json --dry-run\n"
+               "  flowapi batch prompts.json --out videos/ --max-credits 500\n"
+               "  flowapi batch prompts.json --out videos/   # again: resumes")
     batch.add_argument("prompts", type=Path, help="JSON list of POST /videos bodies (API field "
                        "names; startImage/endImage/referenceImage_N/referenceVideo_1 may be "
                        "local files)")
@@ -61,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="run `batch` on examples/prompts.json against an embedded fake server",
         description="The main job on a fresh machine with no token and no network: starts "
-                    "a FakeFlowServer, runs the example batch, prints where the files are.")
+                    "a FakeFlowServer, runs the example batch, prints where the files are.",
+        epilog="example:\n  flowapi demo --out demo-videos/")
     demo.add_argument("--out", type=directory, default=Path("flowapi-demo-out"),
                       help="output directory (default: ./flowapi-demo-out)")
     demo.add_argument("--time-scale", type=time_scale, default=0.05,
@@ -74,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     fake = sub.add_parser(
         "fake-server", help="run the FakeFlowServer standalone (for your own tests)",
         description="A faithful fake of the Google Flow API v1 on loopback, with simulated "
-                    "time and seeded fault injection.")
+                    "time and seeded fault injection. Clients pointed at it (FLOWAPI_BASE_URL) "
+                    "follow its simulated clock.",
+        epilog="example:\n"
+               "  flowapi fake-server --port 8787 --faults 'throttled:0.05,moderation:0.1'\n"
+               "  export FLOWAPI_BASE_URL=http://127.0.0.1:8787/v1/google-flow/\n"
+               "  export USEAPI_TOKEN=user:1234-fake-token")
     fake.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     fake.add_argument("--port", type=port, default=8787, help="API port (default 8787)")
     fake.add_argument("--media-port", type=port, default=0,

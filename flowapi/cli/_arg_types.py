@@ -13,10 +13,11 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = [
     "FlowArgumentParser",
+    "FlowHelpFormatter",
     "directory",
     "fault_spec",
     "file_path",
@@ -29,8 +30,39 @@ __all__ = [
 ]
 
 
+class FlowHelpFormatter(argparse.HelpFormatter):
+    """Fills prose as usual but keeps indented lines (examples) exactly as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out: list[str] = []
+        prose: list[str] = []
+
+        def flush() -> None:
+            if prose:
+                out.append(super(FlowHelpFormatter, self)._fill_text(
+                    " ".join(prose), width, indent))
+                prose.clear()
+
+        for line in text.splitlines():
+            if line.startswith("  "):
+                flush()
+                out.append(indent + line)
+            elif not line.strip():
+                flush()
+                out.append("")
+            else:
+                prose.append(line.strip())
+        flush()
+        return "\n".join(out)
+
+
 class FlowArgumentParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line on stderr and exit code 2."""
+    """An ``ArgumentParser`` whose errors are one line on stderr and exit code 2, and whose
+    help keeps indented example lines as written (:class:`FlowHelpFormatter`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", FlowHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit 2."""

@@ -177,8 +177,10 @@ async def _demo(args: argparse.Namespace) -> int:
                   f"({len(api_requests) / max(1, jobs):.1f} per job): "
                   + ", ".join(f"{k} ×{v}" for k, v in sorted(by_route.items())))
     videos = [f for r in results for f in r.files if f.suffix == ".mp4"]
-    if videos:
-        console.print(f"videos: {', '.join(str(v) for v in videos)}")
+    if videos:  # one per line: a joined list wraps into an unreadable block at 80 columns
+        console.print("videos:")
+        for video in videos:
+            console.print(f"  {video}", soft_wrap=True)
     return code
 
 

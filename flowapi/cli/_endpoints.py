@@ -109,6 +109,43 @@ def _fail(exc: BaseException | str, code: int, token: str | None) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+EXAMPLES: dict[str, str] = {
+    "accounts create": "flowapi accounts create --cookies-file cookies.tsv",
+    "accounts list": "flowapi accounts list",
+    "accounts get": "flowapi accounts get me@gmail.com",
+    "accounts delete": "flowapi accounts delete me@gmail.com",
+    "captcha providers": "flowapi captcha providers",
+    "captcha set-providers": "flowapi captcha set-providers --CapSolver CAP-XXXX",
+    "captcha stats": "flowapi captcha stats --limit 100 --provider CapSolver",
+    "assets upload": "flowapi assets upload first.jpg --email me@gmail.com",
+    "images create": 'flowapi images create --prompt "A red apple" --count 2 --download out/',
+    "images upscale": "flowapi images upscale --mediaGenerationId user:... --resolution 4k "
+                      "--out big.jpg",
+    "videos create": 'flowapi videos create --prompt "A fox in snow" --startImage ./first.jpg '
+                     "--async --wait --download out/",
+    "videos extend": 'flowapi videos extend --mediaGenerationId user:... --prompt "It jumps" '
+                     "--async --wait",
+    "videos upscale": "flowapi videos upscale --mediaGenerationId user:... --resolution 4K "
+                      "--async --wait --download out/",
+    "videos gif": "flowapi videos gif user:... --out preview.gif",
+    "videos concatenate": "flowapi videos concatenate user:...A user:...B::1.5 --out joined.mp4",
+    "voices create": 'flowapi voices create --email me@gmail.com --voice Puck --displayName '
+                     '"Narrator" --dialog "Hello there" --voicePerformance "warm, slow"',
+    "voices list": "flowapi voices list --email me@gmail.com --source user",
+    "voices get": "flowapi voices get Puck",
+    "voices delete": "flowapi voices delete REF",
+    "characters create": 'flowapi characters create --displayName "Ana" '
+                         "--imageReference_1 user:...",
+    "characters list": "flowapi characters list --email me@gmail.com",
+    "characters get": "flowapi characters get REF",
+    "characters delete": "flowapi characters delete REF",
+    "jobs get": "flowapi jobs get JOBID",
+    "jobs stats": "flowapi jobs stats --options executing",
+    "jobs wait": "flowapi jobs wait JOBID --timeout 600 --download out/",
+}
+"""One example per endpoint command, shown at the end of its ``--help``."""
+
+
 class _Group:
     """Adds the commands of one group (``flowapi videos ...``)."""
 
@@ -127,7 +164,8 @@ class _Group:
             name, help=f"{summary} ({endpoint})",
             description=f"{summary[0].upper()}{summary[1:]}. Calls {endpoint}. {details}".strip(),
             epilog="Prints the response as JSON (the API's field names) on stdout. Exit codes: "
-                   "0 ok, 1 API/job error, 2 bad input, 3 token refused (401/402).")
+                   "0 ok, 1 API/job error, 2 bad input, 3 token refused (401/402).\n\n"
+                   f"example:\n  {EXAMPLES[f'{self.name} {name}']}")
         parser.set_defaults(endpoint_prepare=prepare, base64_hint=base64_hint)
         self.connection(parser)
         return parser
