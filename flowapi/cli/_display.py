@@ -114,6 +114,6 @@ def files_summary(files: list[Path]) -> str:
     names = [f.name for f in files]
     if len(names) <= 1:
         return names[0] if names else ""
-    prefix = os.path.commonprefix(names)
+    prefix = os.path.commonprefix(names)  # noqa: RUF071 - file names, not paths
     counts = Counter(f.suffix.lstrip(".") or "file" for f in files)
     return f"{', '.join(f'{n} {ext}' for ext, n in counts.items())}: {prefix}*"
