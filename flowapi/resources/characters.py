@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
 from flowapi._capabilities import validate
 from flowapi._errors import InvalidParamsError
 from flowapi._transport import encode_email
 from flowapi.resources._base import Resource, build_params
+from flowapi.types._fields import CharacterFields
 from flowapi.types.characters import Character, CharacterDeleted, CharacterList, CharacterParams
 
 __all__ = ["Characters"]
@@ -16,7 +17,8 @@ __all__ = ["Characters"]
 class Characters(Resource):
     """Characters bundle 1–2 reference images and an optional voice for ``character_N``."""
 
-    async def create(self, params: CharacterParams | None = None, **fields: Any) -> Character:
+    async def create(self, params: CharacterParams | None = None,
+                     **fields: Unpack[CharacterFields]) -> Character:
         """POST /characters (no captcha); the account comes from ``imageReference_1``."""
         p = build_params(CharacterParams, params, fields)
         if self._session.validate:

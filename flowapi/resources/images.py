@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
 from flowapi._capabilities import validate
 from flowapi.resources._base import Resource, build_params
+from flowapi.types._fields import ImageFields, ImageUpscaleFields
 from flowapi.types.images import ImageParams, ImageResult, ImageUpscaleParams, ImageUpscaleResult
 
 __all__ = ["Images"]
@@ -16,7 +17,8 @@ _BIG_BODY = 256 * 1024 * 1024
 class Images(Resource):
     """Imagen 4 / Nano Banana images (10–20 s typical, up to four per call)."""
 
-    async def create(self, params: ImageParams | None = None, **fields: Any) -> ImageResult:
+    async def create(self, params: ImageParams | None = None,
+                     **fields: Unpack[ImageFields]) -> ImageResult:
         """POST /images: generate up to four images; returns ``media[]`` with ``fifeUrl``
         or inline ``encodedImage`` (``result.media[i].url`` / ``.encoded``).
 
@@ -38,7 +40,7 @@ class Images(Resource):
                                      model=model if isinstance(model, str) else None)
 
     async def upscale(self, params: ImageUpscaleParams | None = None,
-                      **fields: Any) -> ImageUpscaleResult:
+                      **fields: Unpack[ImageUpscaleFields]) -> ImageUpscaleResult:
         """POST /images/upscale: 2k (default) or 4k (paid plan); base64 ``encodedImage``."""
         p = build_params(ImageUpscaleParams, params, fields)
         if self._session.validate:

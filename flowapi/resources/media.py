@@ -14,7 +14,6 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -23,6 +22,7 @@ from flowapi._errors import APIConnectionError, APITimeoutError, FlowError, Inva
 from flowapi._files import atomic_write_stream
 from flowapi._urls import is_loopback
 from flowapi.resources._base import Resource
+from flowapi.types.media import MediaItem
 
 __all__ = ["DownloadError", "Media"]
 
@@ -93,7 +93,7 @@ def _valid_host(host: str) -> bool:
 class Media(Resource):
     """Downloads of media items and URLs, and writing of base64 results."""
 
-    async def download(self, media: Any, path: str | os.PathLike[str], *,
+    async def download(self, media: MediaItem | str | URL, path: str | os.PathLike[str], *,
                        thumbnail: bool = False, read_timeout: float | None = None,
                        max_bytes: int = 2 * 1024**3) -> Path:
         """Stream ``media`` to ``path`` (temp file + atomic rename) and return the path.

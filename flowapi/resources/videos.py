@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from flowapi._capabilities import validate
 from flowapi._errors import InvalidParamsError
 from flowapi.resources._base import Resource, build_params
+from flowapi.types._fields import ExtendFields, VideoFields, VideoUpscaleFields
 from flowapi.types.videos import (
     ConcatClip,
     ConcatenateParams,
@@ -41,7 +42,8 @@ class Videos(Resource):
             email=email if isinstance(email, str) else None,
             model=model if isinstance(model, str) else None)
 
-    async def create(self, params: VideoParams | None = None, **fields: Any) -> VideoResult:
+    async def create(self, params: VideoParams | None = None,
+                     **fields: Unpack[VideoFields]) -> VideoResult:
         """POST /videos (sync): generate and wait; returns the 200 body with ``media[]``.
 
         Pass a :class:`~flowapi.VideoParams` or its fields as keywords
@@ -54,13 +56,14 @@ class Videos(Resource):
         """
         return await self._generate(("videos",), build_params(VideoParams, params, fields))
 
-    async def extend(self, params: ExtendParams | None = None, **fields: Any) -> VideoResult:
+    async def extend(self, params: ExtendParams | None = None,
+                     **fields: Unpack[ExtendFields]) -> VideoResult:
         """POST /videos/extend (sync): add an ~8 s segment to a Veo video (~1 s overlap)."""
         return await self._generate(("videos", "extend"),
                                     build_params(ExtendParams, params, fields))
 
     async def upscale(self, params: VideoUpscaleParams | None = None,
-                      **fields: Any) -> VideoResult:
+                      **fields: Unpack[VideoUpscaleFields]) -> VideoResult:
         """POST /videos/upscale (sync): 1080p (free) or 4K (Ultra, 50 credits); a repeat
         returns the cached result (sometimes as base64 ``rawBytes``)."""
         return await self._generate(("videos", "upscale"),

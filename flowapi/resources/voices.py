@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal, Unpack
 
 from flowapi._capabilities import validate
 from flowapi._errors import InvalidParamsError
 from flowapi._transport import encode_email
 from flowapi.resources._base import Resource, build_params
+from flowapi.types._fields import VoiceFields
 from flowapi.types.voices import Voice, VoiceDeleted, VoiceList, VoiceParams
 
 __all__ = ["Voices"]
@@ -16,7 +17,8 @@ __all__ = ["Voices"]
 class Voices(Resource):
     """Voices for ``referenceAudio_N`` and characters."""
 
-    async def create(self, params: VoiceParams | None = None, **fields: Any) -> Voice:
+    async def create(self, params: VoiceParams | None = None,
+                     **fields: Unpack[VoiceFields]) -> Voice:
         """POST /voices: create a custom voice (captcha required); returns its reference id
         in ``voice`` and a fresh ``audioUrl``."""
         p = build_params(VoiceParams, params, fields)
