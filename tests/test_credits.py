@@ -162,3 +162,21 @@ def test_max_credits_refuses_before_anything_is_submitted(
 def test_batch_without_out_needs_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["batch", PROMPTS, "--token", "t"]) == 2
     assert "--out" in capsys.readouterr().out
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("params", [
+    VideoParams(prompt="p"),
+    VideoParams(prompt="p", model="veo-3.1-lite", count=2),
+    VideoParams(prompt="p", model="veo-3.1-quality"),
+    VideoParams(prompt="p", model="omni-flash", duration=6),
+    VideoParams(prompt="p", model="omni-flash", duration=10, resolution="360p"),
+], ids=lambda p: f"{p.model}-{p.duration}-{p.resolution}-{p.count}")
+async def test_the_fake_charges_what_the_estimate_says(params: VideoParams,
+                                                       fake: FakeFlowServer,
+                                                       flow: FlowSession) -> None:
+    """Two readings of the same documents (the fake's and the client's) agree."""
+    account = await flow.accounts.get("fake.user@gmail.com")
+    job = await flow.jobs.submit(params)
+    assert fake.jobs[job.jobid].credits_spent == estimate_credits(params,
+                                                                  account=account).credits

@@ -561,7 +561,7 @@ async def test_v2v_edit_uses_uploaded_clip(api: Api, fake: FakeFlowServer) -> No
     vid = up["mediaGenerationId"]["mediaGenerationId"]
     body = await api.video(model="omni-flash", referenceVideo_1=vid)
     assert fake.jobs[body["jobId"]].meta["mode"] == "v2v"
-    assert fake.jobs[body["jobId"]].credits_spent == 40
+    assert fake.jobs[body["jobId"]].credits_spent == 20  # update §5.1 (June page: 40)
     status, _out, _ = await api.post(
         "videos",
         json={"prompt": "x", "model": "omni-flash", "referenceVideo_1": vid, "duration": 8},

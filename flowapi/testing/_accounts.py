@@ -103,10 +103,18 @@ class FakeAccount:
         return self.plan in {"ultra", "ultra-200"}
 
 
-def credits_for(model: str, *, duration: int, ultra: bool, v2v: bool = False) -> int:
-    """Credits of one generation (overview table; Ultra prices for Ultra plans)."""
+def credits_for(model: str, *, duration: int, ultra: bool, v2v: bool = False,
+                resolution: str = "720p") -> int:
+    """Credits of one generation: the overview table for Veo (Ultra prices for Ultra
+    plans); the Nov 2026 update (api-update-2026-h2 §5.1) for Omni, which replaces the
+    June 15/20/25/30 and 40 — Omni 1.1 720p 7/10/12/15, 360p 4/5/6/7, V2V 20 (360p 10).
+    (The fake does not serve ``omni-flash-1.2`` yet.)"""
+    low = resolution == "360p"
     if model == "omni-flash":
-        return 40 if v2v else {4: 15, 6: 20, 8: 25, 10: 30}.get(duration, 25)
+        if v2v:
+            return 10 if low else 20
+        omni = {4: 4, 6: 5, 8: 6, 10: 7} if low else {4: 7, 6: 10, 8: 12, 10: 15}
+        return omni.get(duration, omni[8])
     table = {
         "veo-3.1-lite": 5 if ultra else 10,
         "veo-3.1-fast": 10 if ultra else 20,

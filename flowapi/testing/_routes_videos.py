@@ -103,7 +103,8 @@ async def post_videos(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
         acct = adm.account
         cost = credits_for(
-            spec.model, duration=cost_duration, ultra=acct.is_ultra, v2v=spec.mode == "v2v"
+            spec.model, duration=cost_duration, ultra=acct.is_ultra, v2v=spec.mode == "v2v",
+            resolution=spec.resolution or "720p",
         )
         cost *= spec.count
         width, height = _DIMS.get(spec.aspect, (1280, 720))
