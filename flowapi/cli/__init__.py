@@ -143,7 +143,8 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
                         "(exit 2, nothing submitted)")
     p.add_argument("--time-scale", type=time_scale, default=None,
                    help="for fakes: run the client on the simulated clock of a "
-                        "`flowapi fake-server --time-scale S --anchor T` (pass the same S)")
+                        "`flowapi fake-server --time-scale S --anchor T` (pass the same S). "
+                        "Rarely needed: a loopback fake's clock is followed automatically")
     p.add_argument("--anchor", type=float, default=None,
                    help="for fakes: the fake-server's --anchor (Unix time where simulated "
                         "time equals real time); use with --time-scale")
