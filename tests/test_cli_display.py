@@ -65,3 +65,24 @@ def test_every_command_help_shows_an_example(name: str, parser: argparse.Argumen
     assert heading in text, name
     example = text.split(heading, 1)[1]
     assert example.splitlines()[1].startswith(f"  {name}"), name  # kept as written
+
+
+def test_top_level_and_group_help_show_examples() -> None:
+    parser = build_parser()
+    assert "examples:\n  flowapi demo" in parser.format_help()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                assert f"  flowapi {name}" in sub.format_help().split("example", 1)[1], name
+
+
+def test_examples_fit_80_columns() -> None:
+    parser = build_parser()
+    texts = [parser.format_help()] + [sub.format_help() for _, sub in _commands(parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            texts += [sub.format_help() for sub in action.choices.values()]
+    for text in texts:
+        for line in text.split("example", 1)[1].splitlines()[1:]:
+            assert len(line) <= 80, line
+

@@ -41,7 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="flowapi",
         description="Google Flow API v1 (useapi.net) from the command line: batch video "
                     "generation, a demo on an embedded fake server, and one command per "
-                    "endpoint.")
+                    "endpoint. Token: --token or $USEAPI_TOKEN; base URL: --base-url or "
+                    "$FLOWAPI_BASE_URL.",
+        epilog="examples:\n"
+               "  flowapi demo\n"
+               "  flowapi batch prompts.json --dry-run\n"
+               "  flowapi batch prompts.json --out videos/ --max-credits 500\n"
+               "  flowapi videos create --prompt \"A fox in snow\" --async --wait --download out/\n"
+               "  flowapi jobs wait JOBID\n"
+               "  flowapi COMMAND --help")
     parser.add_argument("--version", action="version", version=f"flowapi {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log decisions (retries, parking, polls) to stderr; -vv for more")

@@ -119,18 +119,19 @@ EXAMPLES: dict[str, str] = {
     "captcha stats": "flowapi captcha stats --limit 100 --provider CapSolver",
     "assets upload": "flowapi assets upload first.jpg --email me@gmail.com",
     "images create": 'flowapi images create --prompt "A red apple" --count 2 --download out/',
-    "images upscale": "flowapi images upscale --mediaGenerationId user:... --resolution 4k "
-                      "--out big.jpg",
-    "videos create": 'flowapi videos create --prompt "A fox in snow" --startImage ./first.jpg '
-                     "--async --wait --download out/",
-    "videos extend": 'flowapi videos extend --mediaGenerationId user:... --prompt "It jumps" '
-                     "--async --wait",
-    "videos upscale": "flowapi videos upscale --mediaGenerationId user:... --resolution 4K "
-                      "--async --wait --download out/",
+    "images upscale": "flowapi images upscale --mediaGenerationId user:... --resolution 4k \\\n"
+                      "      --out big.jpg",
+    "videos create": 'flowapi videos create --prompt "A fox in snow" --startImage ./first.jpg \\\n'
+                     "      --async --wait --download out/",
+    "videos extend": 'flowapi videos extend --mediaGenerationId user:... --prompt "It jumps" \\\n'
+                     "      --async --wait",
+    "videos upscale": "flowapi videos upscale --mediaGenerationId user:... --resolution 4K \\\n"
+                      "      --async --wait --download out/",
     "videos gif": "flowapi videos gif user:... --out preview.gif",
     "videos concatenate": "flowapi videos concatenate user:...A user:...B::1.5 --out joined.mp4",
-    "voices create": 'flowapi voices create --email me@gmail.com --voice Puck --displayName '
-                     '"Narrator" --dialog "Hello there" --voicePerformance "warm, slow"',
+    "voices create": 'flowapi voices create --email me@gmail.com --voice Puck \\\n'
+                     '      --displayName "Narrator" --dialog "Hello there" \\\n'
+                     '      --voicePerformance "warm, slow"',
     "voices list": "flowapi voices list --email me@gmail.com --source user",
     "voices get": "flowapi voices get Puck",
     "voices delete": "flowapi voices delete REF",
@@ -151,7 +152,10 @@ class _Group:
 
     def __init__(self, sub: SubParsers, name: str, summary: str, description: str,
                  connection: ConnectionArgs) -> None:
-        parser = sub.add_parser(name, help=summary, description=description)
+        examples = "\n".join(f"  {text}" for key, text in EXAMPLES.items()
+                             if key.split(" ", 1)[0] == name)
+        parser = sub.add_parser(name, help=summary, description=description,
+                                epilog=f"examples:\n{examples}")
         self.name = name
         self.actions: SubParsers = parser.add_subparsers(
             dest=f"{name}_command", metavar="COMMAND", required=True)
