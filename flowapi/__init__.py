@@ -17,6 +17,7 @@ Public modules: ``flowapi`` (this), ``flowapi.types`` (all models), ``flowapi.te
 """
 
 from flowapi._clock import Clock, RealClock, ScaledClock
+from flowapi._credits import CreditEstimate, CreditTier, estimate_credits, total_credits
 from flowapi._errors import (
     AmbiguousSubmitError,
     APIConnectionError,
@@ -100,6 +101,8 @@ __all__ = [
     "Clock",
     "ConcatClip",
     "ContentPolicyError",
+    "CreditEstimate",
+    "CreditTier",
     "DownloadError",
     "ExtendParams",
     "FailureCategory",
@@ -149,5 +152,7 @@ __all__ = [
     "VoiceParams",
     "WatcherStats",
     "__version__",
+    "estimate_credits",
     "safe_filename",
+    "total_credits",
 ]

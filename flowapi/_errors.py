@@ -94,7 +94,21 @@ def is_captcha_rejection(text: str) -> bool:
 
 
 class FlowError(Exception):
-    """Base of every error raised by flowapi."""
+    """Base of every error raised by flowapi.
+
+    Attributes:
+        moderated: ``True`` when Google's content policy refused the content: a
+            :class:`ContentPolicyError` (a synchronous call or a submit answered 400) or a
+            :class:`JobFailedError` of a moderated async job (also ``JobFailed.error`` of a
+            watcher). The one check that tells moderation from every other failure::
+
+                except flowapi.FlowError as exc:
+                    if exc.moderated: ...   # rephrase, or resubmit (it varies per attempt)
+
+            ``False`` for every other error (POST /videos › Content Moderation).
+    """
+
+    moderated: bool = False
 
 
 class InvalidParamsError(FlowError, ValueError):
@@ -209,8 +223,11 @@ class ContentPolicyError(BadRequestError):
 
     Moderation is not deterministic: the same request often passes on a later attempt
     (POST /videos › Content Moderation). The watcher resubmits only with
-    ``resubmit_moderated=N`` because each attempt spends credits.
+    ``resubmit_moderated=N`` because each attempt spends credits. :attr:`moderated` is
+    ``True``.
     """
+
+    moderated = True
 
 
 class AuthenticationError(APIStatusError):

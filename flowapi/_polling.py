@@ -169,7 +169,12 @@ async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, cloc
                        policy: PollPolicy, timeout: float | None, model: str | None = None,
                        kind: str = "video", already_elapsed: float = 0.0,
                        hint: float | None = None) -> Job:
-    """Poll ``get(jobid)`` until the job completes; return it.
+    """Read ``get(jobid)`` at once, then poll it until the job completes; return it.
+
+    The first read is immediate, so a job that already finished (the documented recovery
+    path after a timeout) costs one request and no sleep. A job still running is then
+    polled on ``policy``'s schedule, counted from the job's ``created`` time when the
+    record has one (else from now minus ``already_elapsed``).
 
     Args:
         get: coroutine function returning the job record.
@@ -187,12 +192,19 @@ async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, cloc
         JobTimeoutError: ``timeout`` passed first (the job may still finish).
     """
     rng = random.Random()
-    start = clock.now() - already_elapsed
     deadline = None if timeout is None else clock.now() + timeout
     expected = policy.expected_seconds(model, kind, hint)
+    job = await get(jobid)
+    polls = 1
+    last_status: str | None = job.status
+    log.debug("first read of %s: %s", jobid, job.status)
+    if job.is_finished:
+        if job.status == "completed":
+            return job
+        raise failure_of(job)
+    already_elapsed = max(already_elapsed, _age(job, clock))
+    start = clock.now() - already_elapsed
     delay = max(0.0, policy.first_delay(model, kind, rng, hint=hint) - already_elapsed)
-    polls = 0
-    last_status: str | None = None
     while True:
         if deadline is not None:
             remaining = deadline - clock.now()
@@ -221,3 +233,11 @@ async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, cloc
                 return job
             raise failure_of(job)
         delay = policy.next_delay(polls, rng, elapsed=clock.now() - start, expected=expected)
+
+
+def _age(job: Job, clock: Clock) -> float:
+    """Seconds since the job's ``created`` time on ``clock`` (0 when unknown or ahead)."""
+    created = job.created_at
+    if created is None:
+        return 0.0
+    return max(0.0, clock.time() - created.timestamp())

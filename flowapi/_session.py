@@ -13,6 +13,7 @@ from yarl import URL
 
 from flowapi._clock import Clock, RealClock
 from flowapi._errors import FlowError
+from flowapi._fake_clock import probe_fake_clock
 from flowapi._media_policy import MediaPolicy, SafeResolver
 from flowapi._polling import PollPolicy
 from flowapi._retry import RetryBudget, RetryPolicy
@@ -35,12 +36,15 @@ if TYPE_CHECKING:
     from flowapi.journal import FailureCategory, Journal
     from flowapi.watch import JobWatcher, WatchMode
 
-__all__ = ["DEFAULT_BASE_URL", "FlowSession"]
+__all__ = ["BASE_URL_ENV", "DEFAULT_BASE_URL", "FlowSession"]
 
 DEFAULT_BASE_URL = "https://api.useapi.net/v1/google-flow/"
 """The production API base (spec/README.md)."""
 
 _TOKEN_ENV = "USEAPI_TOKEN"  # noqa: S105 - the variable name, not a secret
+BASE_URL_ENV = "FLOWAPI_BASE_URL"
+"""Environment variable naming the API base URL when ``base_url`` is not given (e.g. a
+``flowapi fake-server`` or a proxy); the CLI's ``--base-url`` defaults to it too."""
 
 
 def default_user_agent() -> str:
@@ -62,15 +66,19 @@ class FlowSession:
 
     Args:
         token: the useapi.net API token (``user:…``); default ``$USEAPI_TOKEN``.
-        base_url: API base, default ``https://api.useapi.net/v1/google-flow/``; ``http://``
-            only for loopback (the fake).
+        base_url: API base, default ``$FLOWAPI_BASE_URL`` or
+            ``https://api.useapi.net/v1/google-flow/``; ``http://`` only for loopback (the
+            fake).
         timeouts: connect / idle-read timeouts, see :class:`~flowapi.Timeouts`.
         retry: the per-call :class:`~flowapi.RetryPolicy`.
         retry_budget: the session-wide :class:`~flowapi.RetryBudget` (default 50 tokens,
             2/s).
         user_agent: the ``User-Agent`` header; default ``flowapi/<version> …``.
         http_session: an aiohttp ``ClientSession`` to use; it is not closed by this session.
-        clock: time source (tests pass the fake server's ``ScaledClock``).
+        clock: time source. Default: the real clock, except that a session whose base URL
+            is loopback follows the simulated clock a
+            :class:`~flowapi.testing.FakeFlowServer` advertises at ``GET /_fake/clock``
+            (read once when the session opens; pass ``clock=RealClock()`` to opt out).
         validate: check params locally before sending (``False`` sends anything: the API
             moves faster than SDKs).
         poll: default :class:`~flowapi.PollPolicy` for :meth:`Jobs.wait` and watchers.
@@ -86,7 +94,7 @@ class FlowSession:
         ValueError: an unsafe ``base_url``.
     """
 
-    def __init__(self, token: str | None = None, *, base_url: str | URL = DEFAULT_BASE_URL,
+    def __init__(self, token: str | None = None, *, base_url: str | URL | None = None,
                  timeouts: Timeouts | None = None, retry: RetryPolicy | None = None,
                  retry_budget: RetryBudget | None = None, user_agent: str | None = None,
                  http_session: aiohttp.ClientSession | None = None, clock: Clock | None = None,
@@ -102,6 +110,8 @@ class FlowSession:
                             "characters; copy it again from https://useapi.net (it is not "
                             "shown here)")
         self._token = token
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         self.base_url = check_base_url(base_url)
         self.media_policy = MediaPolicy.build(base_url=self.base_url,
                                               allowlist=list(media_allowlist))
@@ -110,6 +120,7 @@ class FlowSession:
         self.retry = retry or RetryPolicy()
         self.retry_budget = retry_budget or RetryBudget()
         self.user_agent = user_agent or default_user_agent()
+        self._follow_fake_clock = clock is None
         self.clock: Clock = clock or RealClock()
         self.validate = validate
         self.poll = poll or PollPolicy()
@@ -135,6 +146,14 @@ class FlowSession:
             http = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                          trust_env=False)
         self._http = http
+        if self._follow_fake_clock:
+            try:
+                self.clock = await probe_fake_clock(http, self.base_url) or self.clock
+            except BaseException:  # cancelled while opening: do not leak our connector
+                self._http = None
+                if self._external_http is None:
+                    await http.close()
+                raise
         # media downloads get their own pool: its resolver refuses non-public addresses,
         # it never carries cookies or the token, and ignores proxy environment variables
         media_connector = aiohttp.TCPConnector(limit=self.connection_limit,

@@ -30,6 +30,7 @@ __all__ = [
     "TooLarge",
     "WebhookStats",
     "error_reply",
+    "is_complete_record",
 ]
 
 log = logging.getLogger("flowapi.webhooks")
@@ -45,6 +46,25 @@ image jobs. Bigger bodies answer 413 (the watcher's resync still finds the job).
 _MAX_JOBID = 1024
 _FORWARDED_MEMORY = 8192  # finished job ids remembered to absorb duplicate callbacks
 _CROSS_LOOP_TIMEOUT = 5.0  # seconds to wait for notify() on another thread's loop
+
+
+def is_complete_record(job: Job) -> bool:
+    """Whether a decoded callback payload can stand in for ``GET /jobs/{jobid}``
+    (issue 12 §9: "the JSON payload shape matches GET /jobs/jobId", supplement §4).
+
+    ``True`` for a ``failed`` record with a job id, and for a ``completed`` one with at
+    least one media item, every item having a URL or inline data (fewer items than the
+    request's ``count`` is what the GET would say too: moderated variations are dropped,
+    and the docs' own examples abridge). Anything else (``created``/``started``, a record
+    without media or with an item lacking both) is only a trigger: read the job.
+    Pure; the receiver has already checked the secret path token.
+    """
+    if not job.jobid or not job.is_finished:
+        return False
+    if job.status != "completed":
+        return True
+    media = job.media
+    return bool(media) and all(item.url or item.encoded for item in media)
 
 
 class Notifiable(Protocol):

@@ -25,7 +25,9 @@ from flowapi.cli._endpoint_params import SLOT_MAXIMUM
 
 MEDIA_DIR = Path(__file__).resolve().parents[1] / "flowapi" / "testing" / "media"
 TIME_SCALE = 0.001
-FAST_POLL = ["--poll-interval", "0.02", "--timeout", "30"]
+# Simulated seconds: the commands follow the fake's clock (GET /_fake/clock), so a 5 s poll
+# interval is 5 ms of real time and the one-hour deadline 3.6 s.
+FAST_POLL = ["--poll-interval", "5", "--timeout", "3600"]
 
 
 class ThreadedFake:
@@ -516,3 +518,23 @@ def test_reference_doc_lists_every_command() -> None:
     assert doc.count("\n### ") == 29  # one section per endpoint (25 + 4 asset routes)
     for name, _ in _leaf_parsers():
         assert f"flowapi {name}" in doc, name
+
+
+def test_videos_create_uploads_local_frames(cli: Any, server: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(MEDIA_DIR.parents[2] / "examples")
+    run = cli("videos", "create", "--prompt", "From the first frame to the last",
+              "--model", "veo-3.1-fast", "--startImage", "./first_image.jpeg",
+              "--endImage", "last_image.jpeg", "--async")
+    assert run.code == 0, run.err
+    routes = [str(r.route) for r in server.requests]
+    assert routes.count("POST assets/{email}") + routes.count("POST assets") == 2
+    body = json.loads(run.out)
+    assert body["status"] == "created"
+    sent = [r for r in server.requests if str(r.route) == "POST videos"]
+    assert len(sent) == 1
+    job = server.jobs[body["jobid"]]
+    request = job.request if isinstance(job.request, dict) else {}
+    assert str(request.get("startImage", "")).startswith("user:")
+    assert str(request.get("endImage", "")).startswith("user:")
+    assert "uploaded first_image.jpeg as startImage" in run.err

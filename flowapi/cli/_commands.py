@@ -22,6 +22,12 @@ from flowapi.cli._batch import (
     plain_error,
 )
 from flowapi.cli._display import BatchDisplay, summary_table
+from flowapi.cli._dry_run import (
+    account_for_estimate,
+    over_budget_message,
+    price_prompts,
+    print_dry_run,
+)
 from flowapi.cli._prompts import PromptFileError, PromptSpec, load_prompts
 
 __all__ = ["COMMANDS", "run_batch_ui"]
@@ -44,8 +50,13 @@ def _options(args: argparse.Namespace) -> BatchOptions:
 
 
 async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: BatchOptions,
-                       console: Console) -> tuple[int, list[BatchResult]]:
-    """Run a batch with live progress and print the summary; returns (exit code, results)."""
+                       console: Console, *, resumable: bool = True,
+                       ) -> tuple[int, list[BatchResult]]:
+    """Run a batch with live progress and print the summary; returns (exit code, results).
+
+    ``resumable=False`` (the demo, whose fake starts empty each time) leaves out the
+    "run the same command again to resume" hint.
+    """
     options.out_dir.mkdir(parents=True, exist_ok=True)
     with BatchDisplay(console, len(specs)) as display:
         runner = BatchRunner(flow, specs, options, display)
@@ -66,14 +77,33 @@ async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: Batc
     console.print(f"{ok}/{len(results)} prompts succeeded, {files} files in "
                   f"[bold]{options.out_dir.resolve()}[/]")
     journal = options.journal_path or options.out_dir / JOURNAL_NAME
-    if ok < len(results):
+    if ok < len(results) and resumable:
         console.print(f"journal: {journal} — run the same command again to resume "
                       "(finished work is skipped, nothing is submitted twice)")
     return (EXIT_OK if ok == len(results) else EXIT_FAILED), results
 
 
+async def _dry_run(args: argparse.Namespace, specs: list[PromptSpec], kwargs: dict[str, Any],
+                   console: Console) -> int:
+    """``batch --dry-run``: print the cost per prompt and in total; submit nothing. Without
+    a token the prices are per tier (no request at all)."""
+    email, account = args.email, None
+    try:
+        session = FlowSession(args.token, **kwargs)
+    except FlowError:
+        session = None  # no token: per tier
+    if session is not None:
+        async with session as flow:
+            email, account = await account_for_estimate(flow, args.email)
+    print_dry_run(console, price_prompts(specs, account), account, email)
+    return EXIT_OK
+
+
 async def _batch(args: argparse.Namespace) -> int:
     console = _console()
+    if args.out is None and not args.dry_run:
+        console.print("[red]error:[/] flowapi batch needs --out DIR (or --dry-run)")
+        return EXIT_USAGE
     try:
         specs = load_prompts(args.prompts)
     except PromptFileError as exc:
@@ -90,8 +120,16 @@ async def _batch(args: argparse.Namespace) -> int:
         except ValueError as exc:
             console.print(f"[red]error:[/] --time-scale: {exc}")
             return EXIT_USAGE
+    if args.dry_run:
+        return await _dry_run(args, specs, kwargs, console)
     try:
         async with FlowSession(args.token, **kwargs) as flow:
+            if args.max_credits is not None:
+                _, account = await account_for_estimate(flow, args.email)
+                refusal = over_budget_message(price_prompts(specs, account), args.max_credits)
+                if refusal is not None:
+                    console.print(f"[red]error:[/] {refusal}", soft_wrap=True)
+                    return EXIT_USAGE
             try:
                 code, _ = await run_batch_ui(flow, specs, _options(args), console)
             except BaseExceptionGroup as group:  # the display's task group wraps it
@@ -136,7 +174,8 @@ async def _demo(args: argparse.Namespace) -> int:
     start = anyio.current_time()
     async with FakeFlowServer(time_scale=args.time_scale, seed=args.seed) as fake:
         async with FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
-            code, results = await run_batch_ui(flow, specs, BatchOptions(out_dir=out), console)
+            code, results = await run_batch_ui(flow, specs, BatchOptions(out_dir=out), console,
+                                               resumable=False)
         api_requests = [r for r in fake.requests if not str(r.route).startswith(("GET media",
                                                                                    "media"))]
         by_route = Counter(str(r.route) for r in api_requests)
@@ -147,8 +186,10 @@ async def _demo(args: argparse.Namespace) -> int:
                   f"({len(api_requests) / max(1, jobs):.1f} per job): "
                   + ", ".join(f"{k} ×{v}" for k, v in sorted(by_route.items())))
     videos = [f for r in results for f in r.files if f.suffix == ".mp4"]
-    if videos:
-        console.print(f"videos: {', '.join(str(v) for v in videos)}")
+    if videos:  # one per line: a joined list wraps into an unreadable block at 80 columns
+        console.print("videos:")
+        for video in videos:
+            console.print(f"  {video}", soft_wrap=True)
     return code
 
 

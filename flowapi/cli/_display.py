@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections import Counter
 from pathlib import Path
 from types import TracebackType
 
@@ -13,7 +15,7 @@ from rich.table import Table
 from flowapi.cli._batch import BatchResult
 from flowapi.watch import JobWatcher
 
-__all__ = ["BatchDisplay", "summary_table"]
+__all__ = ["BatchDisplay", "files_summary", "summary_table"]
 
 _STATE_ORDER = ("queued", "submitting", "parked", "reconciling", "running")
 
@@ -86,21 +88,36 @@ class BatchDisplay:
 
 
 def summary_table(results: list[BatchResult], out_dir: Path) -> Table:
-    """One row per prompt: #, model, prompt, status, files or error."""
+    """One line per prompt: #, model, prompt, status, files or error.
+
+    Fits an 80-column terminal: the prompt and the files/error cells are cut with an
+    ellipsis instead of wrapping, and a prompt's files are shown as the count per type
+    and their common name with ``*`` (``2 mp4, 2 jpg: 004-j1201…-*``); the full paths
+    are in the directory printed below the table, errors were printed as they happened.
+    """
     table = Table(title=f"flowapi batch — {out_dir}", show_lines=False, expand=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("model", no_wrap=True)
-    table.add_column("prompt", ratio=2, overflow="fold")
+    table.add_column("prompt", ratio=2, no_wrap=True, overflow="ellipsis")
     table.add_column("status", no_wrap=True)
-    table.add_column("files / error", ratio=3, overflow="fold")
+    table.add_column("files / error", ratio=3, no_wrap=True, overflow="ellipsis")
     for r in results:
-        text = r.spec.prompt_text
-        prompt = text if len(text) <= 60 else text[:57] + "…"
         if r.status == "succeeded":
             status = "[green]ok[/]" + (" (resumed)" if r.resumed else "")
-            detail = ", ".join(f.name for f in r.files)
+            detail = files_summary(r.files)
         else:
             status = "[red]failed[/]"
             detail = r.error or ""
-        table.add_row(str(r.spec.index), r.spec.model, prompt, status, detail)
+        table.add_row(str(r.spec.index), r.spec.model, r.spec.prompt_text, status, detail)
     return table
+
+
+def files_summary(files: list[Path]) -> str:
+    """``name`` for one file; ``2 mp4, 2 jpg: <common prefix>*`` for several (the counts
+    first, so they survive an ellipsis)."""
+    names = [f.name for f in files]
+    if len(names) <= 1:
+        return names[0] if names else ""
+    prefix = os.path.commonprefix(names)  # noqa: RUF071 - file names, not paths
+    counts = Counter(f.suffix.lstrip(".") or "file" for f in files)
+    return f"{', '.join(f'{n} {ext}' for ext, n in counts.items())}: {prefix}*"

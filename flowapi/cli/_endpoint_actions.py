@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flowapi._capabilities import CAPTCHA_PROVIDERS, validate
 from flowapi._errors import JobFailedError
@@ -18,6 +18,7 @@ from flowapi._polling import PollPolicy
 from flowapi._session import FlowSession
 from flowapi.cli._endpoint_output import Output, download_media, info
 from flowapi.cli._endpoint_params import UsageError, build_params
+from flowapi.cli._uploads import local_files, upload_files
 from flowapi.types._base import UNSET, WireParams
 from flowapi.types.characters import CharacterParams
 from flowapi.types.images import ImageParams, ImageUpscaleParams
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
+
+_P = TypeVar("_P", VideoParams, ExtendParams, VideoUpscaleParams)
 
 Action = Callable[[FlowSession], Awaitable[int]]
 """What a command does once the session is open; returns the exit code."""
@@ -202,10 +205,20 @@ def generation(cls: type[VideoParams | ExtendParams | VideoUpscaleParams]) -> Pr
         if (args.timeout is not None or args.poll_interval is not None) and not args.wait:
             raise UsageError("--timeout and --poll-interval apply to --async --wait")
         _poll_policy(args)
-        params = _params(args, cls)
-        model = params.model if isinstance(getattr(params, "model", UNSET), str) else None
+        first = _params(args, cls)
+        model = first.model if isinstance(getattr(first, "model", UNSET), str) else None
+        try:
+            files = local_files(first.to_wire(), Path.cwd())
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
 
         async def action(flow: FlowSession) -> int:
+            params = first
+            if files:
+                uploaded = await _with_uploads(flow, args, first, files, out)
+                if uploaded is None:
+                    return EXIT_FAILED
+                params = uploaded
             if not args.async_mode:
                 if isinstance(params, VideoParams):
                     result = await flow.videos.create(params)
@@ -226,6 +239,33 @@ def generation(cls: type[VideoParams | ExtendParams | VideoUpscaleParams]) -> Pr
             return await _wait_and_print(flow, args, out, job.jobid, model=model, kind=kind)
         return action
     return prepare
+
+
+async def _with_uploads(flow: FlowSession, args: argparse.Namespace, params: _P,
+                        files: dict[str, Path], out: Output) -> _P | None:
+    """Upload the local files of ``params`` (once each, to one account) and return the
+    params with their ``mediaGenerationId`` values and that account's ``email``; ``None``
+    (after printing why) when an upload failed."""
+    wire = params.to_wire()
+    email = wire.get("email")
+    result = await upload_files(flow, files.values(),
+                                email=email if isinstance(email, str) else None)
+    if result.errors:
+        for error in result.errors.values():
+            info(error, out.token)
+        return None
+    for name, path in files.items():
+        info(f"uploaded {path.name} as {name} {result.ids[path]}", out.token)
+        wire[name] = result.ids[path]
+    if result.email and "email" not in wire:
+        wire["email"] = result.email
+    try:
+        new = type(params).from_wire(wire)
+        if not args.no_validate:
+            validate(new)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return new
 
 
 _TRIM = re.compile(r"(?:\d{1,2}(?:\.\d*)?|\.\d+)?")

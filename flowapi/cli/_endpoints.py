@@ -40,6 +40,7 @@ from flowapi._errors import (
 from flowapi._session import FlowSession
 from flowapi.cli import _asset_actions as asset_act
 from flowapi.cli import _endpoint_actions as act
+from flowapi.cli._arg_types import directory, file_path, positive_int, positive_seconds
 from flowapi.cli._endpoint_actions import EXIT_FAILED, EXIT_FATAL, EXIT_USAGE, Prepare
 from flowapi.cli._endpoint_output import Output, redact
 from flowapi.cli._endpoint_params import add_params_options
@@ -109,12 +110,53 @@ def _fail(exc: BaseException | str, code: int, token: str | None) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+EXAMPLES: dict[str, str] = {
+    "accounts create": "flowapi accounts create --cookies-file cookies.tsv",
+    "accounts list": "flowapi accounts list",
+    "accounts get": "flowapi accounts get me@gmail.com",
+    "accounts delete": "flowapi accounts delete me@gmail.com",
+    "captcha providers": "flowapi captcha providers",
+    "captcha set-providers": "flowapi captcha set-providers --CapSolver CAP-XXXX",
+    "captcha stats": "flowapi captcha stats --limit 100 --provider CapSolver",
+    "assets upload": "flowapi assets upload first.jpg --email me@gmail.com",
+    "images create": 'flowapi images create --prompt "A red apple" --count 2 --download out/',
+    "images upscale": "flowapi images upscale --mediaGenerationId user:... --resolution 4k \\\n"
+                      "      --out big.jpg",
+    "videos create": 'flowapi videos create --prompt "A fox in snow" --startImage ./first.jpg \\\n'
+                     "      --async --wait --download out/",
+    "videos extend": 'flowapi videos extend --mediaGenerationId user:... --prompt "It jumps" \\\n'
+                     "      --async --wait",
+    "videos upscale": "flowapi videos upscale --mediaGenerationId user:... --resolution 4K \\\n"
+                      "      --async --wait --download out/",
+    "videos gif": "flowapi videos gif user:... --out preview.gif",
+    "videos concatenate": "flowapi videos concatenate user:...A user:...B::1.5 --out joined.mp4",
+    "voices create": 'flowapi voices create --email me@gmail.com --voice Puck \\\n'
+                     '      --displayName "Narrator" --dialog "Hello there" \\\n'
+                     '      --voicePerformance "warm, slow"',
+    "voices list": "flowapi voices list --email me@gmail.com --source user",
+    "voices get": "flowapi voices get Puck",
+    "voices delete": "flowapi voices delete REF",
+    "characters create": 'flowapi characters create --displayName "Ana" '
+                         "--imageReference_1 user:...",
+    "characters list": "flowapi characters list --email me@gmail.com",
+    "characters get": "flowapi characters get REF",
+    "characters delete": "flowapi characters delete REF",
+    "jobs get": "flowapi jobs get JOBID",
+    "jobs stats": "flowapi jobs stats --options executing",
+    "jobs wait": "flowapi jobs wait JOBID --timeout 600 --download out/",
+}
+"""One example per endpoint command, shown at the end of its ``--help``."""
+
+
 class _Group:
     """Adds the commands of one group (``flowapi videos ...``)."""
 
     def __init__(self, sub: SubParsers, name: str, summary: str, description: str,
                  connection: ConnectionArgs) -> None:
-        parser = sub.add_parser(name, help=summary, description=description)
+        examples = "\n".join(f"  {text}" for key, text in EXAMPLES.items()
+                             if key.split(" ", 1)[0] == name)
+        parser = sub.add_parser(name, help=summary, description=description,
+                                epilog=f"examples:\n{examples}")
         self.name = name
         self.actions: SubParsers = parser.add_subparsers(
             dest=f"{name}_command", metavar="COMMAND", required=True)
@@ -127,7 +169,8 @@ class _Group:
             name, help=f"{summary} ({endpoint})",
             description=f"{summary[0].upper()}{summary[1:]}. Calls {endpoint}. {details}".strip(),
             epilog="Prints the response as JSON (the API's field names) on stdout. Exit codes: "
-                   "0 ok, 1 API/job error, 2 bad input, 3 token refused (401/402).")
+                   "0 ok, 1 API/job error, 2 bad input, 3 token refused (401/402).\n\n"
+                   f"example:\n  {EXAMPLES[f'{self.name} {name}']}")
         parser.set_defaults(endpoint_prepare=prepare, base64_hint=base64_hint)
         self.connection(parser)
         return parser
@@ -152,13 +195,13 @@ def _add_raw(parser: argparse.ArgumentParser, what: str = "base64 payloads") -> 
 
 
 def _add_wait_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, default=None, metavar="S",
+    parser.add_argument("--timeout", type=positive_seconds, default=None, metavar="S",
                         help="give up waiting after S seconds (exit 1; the job may still "
                              "finish: run `flowapi jobs wait JOBID` later)")
-    parser.add_argument("--poll-interval", type=float, default=None, metavar="S",
+    parser.add_argument("--poll-interval", type=positive_seconds, default=None, metavar="S",
                         help="poll every S seconds (default: first poll near the model's "
                              "typical generation time, then every 2-10 s)")
-    parser.add_argument("--download", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--download", type=directory, default=None, metavar="DIR",
                         help="save every video and its thumbnail into DIR "
                              "(JOBID-N.mp4, JOBID-N.jpg)")
 
@@ -232,7 +275,7 @@ def _captcha(g: _Group) -> None:
                   date=args.date, limit=args.limit, provider=args.provider,
                   anonymized=args.anonymized)))
     p.add_argument("--date", metavar="YYYY-MM-DD", help="day to report (default today)")
-    p.add_argument("--limit", type=int, metavar="N",
+    p.add_argument("--limit", type=positive_int, metavar="N",
                    help="the last N records across dates, 1-50000 (--date is then ignored)")
     p.add_argument("--provider", choices=(*CAPTCHA_PROVIDERS, "UserProvided"),
                    help="only this provider")
@@ -289,13 +332,13 @@ def _assets(g: _Group) -> None:
 def _images(g: _Group) -> None:
     p = _params_command(g, "create", "POST /images", "generate up to four images",
                         act.images_create, ImageParams, base64_hint="--download")
-    p.add_argument("--download", type=Path, default=None, metavar="DIR",
+    p.add_argument("--download", type=directory, default=None, metavar="DIR",
                    help="save every image into DIR (from its URL or inline base64)")
     _add_raw(p, "encodedImage data")
     p = _params_command(g, "upscale", "POST /images/upscale",
                         "upscale an image to 2k or 4k", act.images_upscale, ImageUpscaleParams,
                         base64_hint="--out")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+    p.add_argument("--out", type=file_path, default=None, metavar="FILE",
                    help="write the decoded encodedImage (JPEG) to FILE")
     _add_raw(p, "encodedImage")
 
@@ -324,7 +367,7 @@ def _videos(g: _Group) -> None:
               act.videos_gif, base64_hint="--out")
     p.add_argument("media_generation_id", metavar="MEDIA_ID",
                    help="mediaGenerationId of a generated video")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+    p.add_argument("--out", type=file_path, default=None, metavar="FILE",
                    help="write the decoded encodedGif to FILE")
     _add_raw(p, "encodedGif")
     p = g.add("concatenate", "POST /videos/concatenate", "join 2-10 clips into one video",
@@ -333,7 +376,7 @@ def _videos(g: _Group) -> None:
                       "MEDIA_ID[:TRIM_START[:TRIM_END]] with trims in seconds (ID::1 trims "
                       "only the end; end an id whose last segment is a number with '::').")
     p.add_argument("clips", nargs="+", metavar="CLIP", help="ID[:TRIM_START[:TRIM_END]]")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+    p.add_argument("--out", type=file_path, default=None, metavar="FILE",
                    help="write the decoded encodedVideo (MP4) to FILE")
     _add_raw(p, "encodedVideo")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
@@ -28,7 +29,7 @@ class Resource:
         return f"<{type(self).__name__} of {self._session!r}>"
 
 
-def build_params(cls: type[P], params: P | None, fields: dict[str, Any]) -> P:
+def build_params(cls: type[P], params: P | None, fields: Mapping[str, Any]) -> P:
     """Return ``params`` or build ``cls(**fields)``; not both.
 
     Raises:

@@ -10,6 +10,7 @@ from flowapi._errors import InvalidParamsError
 from flowapi._options import RequestOptions, request_options
 from flowapi._transport import encode_email
 from flowapi.resources._base import Resource, build_params
+from flowapi.types._fields import CharacterFields
 from flowapi.types.characters import Character, CharacterDeleted, CharacterList, CharacterParams
 
 __all__ = ["Characters"]
@@ -22,7 +23,7 @@ class Characters(Resource):
                      extra_body: Mapping[str, Any] | None = None,
                      extra_query: Mapping[str, str] | None = None,
                      extra_headers: Mapping[str, str] | None = None,
-                     **fields: Any) -> Character:
+                     **fields: Unpack[CharacterFields]) -> Character:
         """POST /characters (no captcha); the account comes from ``imageReference_1``."""
         p = build_params(CharacterParams, params, fields)
         if self._session.validate:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from flowapi._capabilities import validate
 from flowapi._options import request_options
 from flowapi.resources._base import Resource, build_params
+from flowapi.types._fields import ImageFields, ImageUpscaleFields
 from flowapi.types.images import ImageParams, ImageResult, ImageUpscaleParams, ImageUpscaleResult
 
 __all__ = ["Images"]
@@ -22,7 +23,7 @@ class Images(Resource):
                      extra_body: Mapping[str, Any] | None = None,
                      extra_query: Mapping[str, str] | None = None,
                      extra_headers: Mapping[str, str] | None = None,
-                     **fields: Any) -> ImageResult:
+                     **fields: Unpack[ImageFields]) -> ImageResult:
         """POST /images: generate up to four images; returns ``media[]`` with ``fifeUrl``
         or inline ``encodedImage`` (``result.media[i].url`` / ``.encoded``).
 
@@ -55,7 +56,7 @@ class Images(Resource):
                       extra_body: Mapping[str, Any] | None = None,
                       extra_query: Mapping[str, str] | None = None,
                       extra_headers: Mapping[str, str] | None = None,
-                      **fields: Any) -> ImageUpscaleResult:
+                      **fields: Unpack[ImageUpscaleFields]) -> ImageUpscaleResult:
         """POST /images/upscale: 2k (default) or 4k (paid plan); base64 ``encodedImage``.
         ``extra_*`` as in :meth:`create`."""
         p = build_params(ImageUpscaleParams, params, fields)

@@ -105,7 +105,11 @@ class Jobs(Resource):
     async def wait(self, jobid: str, *, timeout: float | None = None,
                    poll: PollPolicy | None = None, model: str | None = None,
                    kind: str = "video", **options: Unpack[RequestOptions]) -> Job:
-        """Poll a job until it completes and return the final record.
+        """Read a job at once, then poll it until it completes; return the final record.
+
+        A job that already finished returns after one ``GET /jobs/{jobid}`` with no
+        sleep (e.g. after a :class:`~flowapi.JobTimeoutError`); a running one is then
+        polled on ``poll``'s schedule, counted from the job's ``created`` time.
 
         Args:
             jobid: the job id.

@@ -22,7 +22,6 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -33,6 +32,7 @@ from flowapi._media_check import media_problem
 from flowapi._media_policy import MediaPolicy, shown_url
 from flowapi._net_errors import TRANSPORT_ERRORS, translate_client_error
 from flowapi.resources._base import Resource
+from flowapi.types.media import MediaItem
 
 __all__ = ["MAX_REDIRECTS", "DownloadError", "Media", "check_media_url"]
 
@@ -74,7 +74,7 @@ def check_media_url(url: str | URL, policy: MediaPolicy | None = None) -> URL:
 class Media(Resource):
     """Downloads of media items and URLs, and writing of base64 results."""
 
-    async def download(self, media: Any, path: str | os.PathLike[str], *,
+    async def download(self, media: MediaItem | str | URL, path: str | os.PathLike[str], *,
                        thumbnail: bool = False, read_timeout: float | None = None,
                        total_timeout: float | None = None,
                        max_bytes: int = 2 * 1024**3, media_generation_id: str | None = None,

@@ -10,6 +10,7 @@ from flowapi._capabilities import validate
 from flowapi._errors import InvalidParamsError
 from flowapi._options import RequestOptions, request_options
 from flowapi.resources._base import Resource, build_params
+from flowapi.types._fields import ExtendFields, VideoFields, VideoUpscaleFields
 from flowapi.types.videos import (
     ConcatClip,
     ConcatenateParams,
@@ -48,7 +49,7 @@ class Videos(Resource):
                      extra_body: Mapping[str, Any] | None = None,
                      extra_query: Mapping[str, str] | None = None,
                      extra_headers: Mapping[str, str] | None = None,
-                     **fields: Any) -> VideoResult:
+                     **fields: Unpack[VideoFields]) -> VideoResult:
         """POST /videos (sync): generate and wait; returns the 200 body with ``media[]``.
 
         Pass a :class:`~flowapi.VideoParams` or its fields as keywords
@@ -68,7 +69,7 @@ class Videos(Resource):
                      extra_body: Mapping[str, Any] | None = None,
                      extra_query: Mapping[str, str] | None = None,
                      extra_headers: Mapping[str, str] | None = None,
-                     **fields: Any) -> VideoResult:
+                     **fields: Unpack[ExtendFields]) -> VideoResult:
         """POST /videos/extend (sync): add an ~8 s segment to a Veo video (~1 s overlap)."""
         return await self._generate(("videos", "extend"),
                                     build_params(ExtendParams, params, fields),
@@ -78,7 +79,7 @@ class Videos(Resource):
                       extra_body: Mapping[str, Any] | None = None,
                       extra_query: Mapping[str, str] | None = None,
                       extra_headers: Mapping[str, str] | None = None,
-                      **fields: Any) -> VideoResult:
+                      **fields: Unpack[VideoUpscaleFields]) -> VideoResult:
         """POST /videos/upscale (sync): 1080p (free) or 4K (Ultra, 50 credits); a repeat
         returns the cached result (sometimes as base64 ``rawBytes``)."""
         return await self._generate(("videos", "upscale"),

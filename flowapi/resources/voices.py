@@ -10,6 +10,7 @@ from flowapi._errors import InvalidParamsError
 from flowapi._options import RequestOptions, request_options
 from flowapi._transport import encode_email
 from flowapi.resources._base import Resource, build_params
+from flowapi.types._fields import VoiceFields
 from flowapi.types.voices import Voice, VoiceDeleted, VoiceList, VoiceParams
 
 __all__ = ["Voices"]
@@ -22,7 +23,7 @@ class Voices(Resource):
                      extra_body: Mapping[str, Any] | None = None,
                      extra_query: Mapping[str, str] | None = None,
                      extra_headers: Mapping[str, str] | None = None,
-                     **fields: Any) -> Voice:
+                     **fields: Unpack[VoiceFields]) -> Voice:
         """POST /voices: create a custom voice (captcha required); returns its reference id
         in ``voice`` and a fresh ``audioUrl``."""
         p = build_params(VoiceParams, params, fields)

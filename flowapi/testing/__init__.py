@@ -15,7 +15,11 @@ Example::
     async with FakeFlowServer(time_scale=0.001, faults="throttled:0.1") as fake:
         ...  # point a client at fake.base_url with fake.token
 
-Admin routes (no auth) on the API origin: ``GET /_fake/state[?since=N][&jobs=0]``
+Admin routes (no auth) on the API origin: ``GET /_fake/clock`` (the simulated clock:
+``{"timeScale": S, "anchor": T, "now": simulated Unix seconds}``; a
+:class:`~flowapi.FlowSession` on a loopback base URL with no ``clock=`` reads it when it
+opens and follows it, so clients are fast with no clock options),
+``GET /_fake/state[?since=N][&jobs=0]``
 (``since``: only requests with index ≥ N; ``jobs=0``: leave out the jobs map),
 ``POST /_fake/faults`` (body: a fault spec string; replaces the rules),
 ``POST /_fake/reset``.

@@ -116,7 +116,7 @@ async def post_videos(request: web.Request) -> web.StreamResponse:
         acct = adm.account
         cost = credits_for(
             spec.model, duration=cost_duration, ultra=acct.is_ultra, v2v=spec.mode == "v2v",
-            resolution=spec.resolution,
+            resolution=spec.resolution or "720p",
         )
         cost *= spec.count
         width, height = _DIMS.get(spec.aspect, (1280, 720))

@@ -12,6 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from .._clock import ScaledClock
+from .._fake_clock import CLOCK_PATH
+from .._session import BASE_URL_ENV
 from ._accounts import FakeAccount
 from ._faults import Faults, parse_faults
 from ._http import WORLD, json_response
@@ -28,7 +30,7 @@ from ._routes_voices import ROUTES as VOICE_ROUTES
 from ._webhooks import Webhooks
 from ._world import World
 
-__all__ = ["DEFAULT_TOKEN", "FakeFlowServer", "run_fake_server"]
+__all__ = ["DEFAULT_TOKEN", "FakeFlowServer", "describe_fake", "run_fake_server"]
 
 DEFAULT_TOKEN = "user:1234-fake-token"  # noqa: S105 - the fake's public test token
 """Bearer token accepted by default."""
@@ -227,6 +229,7 @@ class FakeFlowServer:
         for method, path, template, handler in _ALL_ROUTES:
             route = app.router.add_route(method, PREFIX + path, handler)
             templates[(method, route.resource.canonical if route.resource else "")] = template
+        app.router.add_get(CLOCK_PATH, self._admin_clock)
         app.router.add_get("/_fake/state", self._admin_state)
         app.router.add_post("/_fake/faults", self._admin_faults)
         app.router.add_post("/_fake/reset", self._admin_reset)
@@ -282,6 +285,10 @@ class FakeFlowServer:
         await self.close()
 
     # -- admin -------------------------------------------------------------------------
+
+    async def _admin_clock(self, request: web.Request) -> web.StreamResponse:
+        return json_response({"timeScale": self._clock.time_scale,
+                              "anchor": self._clock.anchor, "now": self._clock.time()})
 
     async def _admin_state(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -341,9 +348,29 @@ async def run_fake_server(
         if ready is not None:
             ready(fake)
         else:
-            print(f"FakeFlowServer (Google Flow API v1) at {fake.base_url}", flush=True)
-            print(f"  media origin: {fake.media_base_url}", flush=True)
-            print(f"  token:        {fake.token}", flush=True)
-            print(f"  time scale:   {time_scale} (1 simulated second = {time_scale} s)", flush=True)
-            print(f"  admin:        {fake.base_url.split('/v1/')[0]}/_fake/state", flush=True)
+            print(describe_fake(fake), flush=True)
         await asyncio.Event().wait()
+
+
+def describe_fake(fake: FakeFlowServer) -> str:
+    """What ``flowapi fake-server`` prints: the base URL, token, accounts and time scale to
+    use, and the two ``export`` lines that point every ``flowapi`` command and
+    :class:`~flowapi.FlowSession` at it (the simulated clock is then followed through
+    ``GET /_fake/clock``; no clock options needed)."""
+    admin = fake.base_url.split("/v1/")[0]
+    scale = fake.clock.time_scale
+    lines = [
+        f"FakeFlowServer (Google Flow API v1) at {fake.base_url}",
+        f"  token:        {fake.token}",
+        f"  account:      {', '.join(fake.accounts) or '(none)'}",
+        f"  time scale:   {scale} (1 simulated second = {scale} real s; a 90 s video takes "
+        f"{90 * scale:g} s)",
+        f"  media origin: {fake.media_base_url}",
+        f"  admin:        {admin}/_fake/state, {admin}{CLOCK_PATH}",
+        "Point the flowapi command and FlowSession() at it (clients follow its clock):",
+        f"  export {BASE_URL_ENV}={fake.base_url}",
+        f"  export USEAPI_TOKEN={fake.token}",
+        f"  flowapi accounts get {next(iter(fake.accounts), 'EMAIL')}",
+        "Stop it with Ctrl-C.",
+    ]
+    return "\n".join(lines)
