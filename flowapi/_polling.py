@@ -194,7 +194,15 @@ async def wait_for_job(get: Callable[[str], Awaitable[Job]], jobid: str, *, cloc
     rng = random.Random()
     deadline = None if timeout is None else clock.now() + timeout
     expected = policy.expected_seconds(model, kind, hint)
-    job = await get(jobid)
+    if deadline is None:
+        job = await get(jobid)
+    else:  # the deadline holds for the first read too
+        done, first = await run_within(clock, deadline - clock.now(), lambda: get(jobid))
+        if not done or first is None:
+            raise JobTimeoutError(
+                f"job {jobid}: the first read did not answer within the {timeout}s deadline; "
+                "it may still finish: call flow.jobs.wait(jobid) again later", jobid=jobid)
+        job = first
     polls = 1
     last_status: str | None = job.status
     log.debug("first read of %s: %s", jobid, job.status)

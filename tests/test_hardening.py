@@ -188,8 +188,8 @@ async def _bad_chunking(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
 
 async def _echo_token(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     head = (await read_request(reader)).decode("latin-1")
-    auth = next(line.split(":", 1)[1].strip() for line in head.split("\r\n")
-                if line.lower().startswith("authorization:"))
+    auth = next((line.split(":", 1)[1].strip() for line in head.split("\r\n")
+                 if line.lower().startswith("authorization:")), "")
     body = json.dumps({"error": f"bad token {auth}", "code": 401}).encode()
     writer.write(b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
                  + f"X-Echo: {auth}\r\nContent-Length: {len(body)}\r\n\r\n".encode()

@@ -119,6 +119,10 @@ EXAMPLES: dict[str, str] = {
     "captcha set-providers": "flowapi captcha set-providers --CapSolver CAP-XXXX",
     "captcha stats": "flowapi captcha stats --limit 100 --provider CapSolver",
     "assets upload": "flowapi assets upload first.jpg --email me@gmail.com",
+    "assets get": "flowapi assets get 'user:1234-email:6a6f-video:abc' | jq -r .url",
+    "assets projects": "flowapi assets projects me@gmail.com --all",
+    "assets media": "flowapi assets media me@gmail.com --project-id PROJECT_ID",
+    "assets delete": "flowapi assets delete me@gmail.com MEDIA_ID_1 MEDIA_ID_2 --yes",
     "images create": 'flowapi images create --prompt "A red apple" --count 2 --download out/',
     "images upscale": "flowapi images upscale --mediaGenerationId user:... --resolution 4k \\\n"
                       "      --out big.jpg",
