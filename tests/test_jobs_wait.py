@@ -26,8 +26,10 @@ class RecordingClock:
         return self.inner.time()
 
     async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
+        # only sleeps that ran to the end: a deadline timer cancelled because the read
+        # answered first is no wait
         await self.inner.sleep(seconds)
+        self.sleeps.append(seconds)
 
 
 def _job_reads(fake: FakeFlowServer, jobid: str) -> int:
