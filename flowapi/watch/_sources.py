@@ -35,6 +35,7 @@ from flowapi._errors import (
     PaymentRequiredError,
     ResponseValidationError,
 )
+from flowapi._retry import backoff_delay
 from flowapi.resources.jobs import normalize_listing_id
 from flowapi.watch._entry import Entry, Phase
 
@@ -383,7 +384,7 @@ class ListingSource(_Base):
             self._tracker.stats.listing_failures += 1
             self._failures += 1
             if self._failures < _LISTING_FAILURES_BEFORE_FALLBACK:
-                hold = self._timing.interval * 2 ** self._failures
+                hold = backoff_delay(self._failures + 1, base=self._timing.interval)
                 log.debug("listing failed (%s); trying again in %.1fs", exc, hold)
                 self._hold = self._clock.now() + hold
                 return

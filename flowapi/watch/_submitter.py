@@ -22,6 +22,7 @@ from flowapi._errors import (
     AmbiguousSubmitError,
     APIError,
     AuthenticationError,
+    CreditBudgetError,
     FlowError,
     PaymentRequiredError,
     RateLimitError,
@@ -38,6 +39,7 @@ from flowapi.journal import (
     join_reply_ref,
     new_marker,
 )
+from flowapi.watch._budget import CreditBudget
 from flowapi.watch._entry import Entry, Phase
 from flowapi.watch._reconcile import find_by_markers
 from flowapi.watch._scheduler import Timers, WorkerPool
@@ -71,13 +73,14 @@ class Submitter:
         on_accepted: ``on_accepted(entry, job_or_None)`` once a jobid is journaled.
         on_fatal: ends the watcher (401/402, a journal failure).
         stopping: whether nothing more may be sent.
+        budget: the watcher's credit budget (each attempt is priced before it is sent).
     """
 
     def __init__(self, session: FlowSession, journal: Journal, tracker: Tracker,
                  timers: Timers, clock: Clock, size: int, webhook_url: str | None,
                  on_accepted: Callable[[Entry, Job | None], None],
                  on_fatal: Callable[[BaseException], None],
-                 stopping: Callable[[], bool]) -> None:
+                 stopping: Callable[[], bool], budget: CreditBudget) -> None:
         self._session = session
         self._journal = journal
         self._tracker = tracker
@@ -87,6 +90,7 @@ class Submitter:
         self._on_accepted = on_accepted
         self._on_fatal = on_fatal
         self._stopping = stopping
+        self._budget = budget
         self._lanes = session.transport.lanes
         self._waiting: dict[str | None, list[Entry]] = {}
         self._tg: TaskGroup | None = None
@@ -171,11 +175,17 @@ class Submitter:
 
             await self._tracker.fail(entry, InvalidParamsError(str(exc), field="replyRef"))
             return None
+        try:
+            price = self._budget.reserve(entry.params)
+        except CreditBudgetError as exc:
+            await self._tracker.fail(entry, exc, category=FailureCategory.REJECTED)
+            return None
         with anyio.CancelScope(shield=True):
             await self._journal.update(entry.key, Attempt(marker=marker))
             self._tracker.bind_marker(entry, marker)
             if self._stopping():  # a 402 arrived meanwhile: do not send
                 await self._journal.update(entry.key, Refused())
+                self._budget.release(price)
                 return None
             entry.attempts += 1
             self._tracker.move(entry, Phase.SUBMITTING)
@@ -191,6 +201,9 @@ class Submitter:
                 error = AmbiguousSubmitError(
                     f"the submit was still on the wire {self.wire_bound:.0f}s after the watch "
                     "block was left", reply_ref=marker)
+            if job is None and isinstance(error, RateLimitError | AuthenticationError |
+                                          PaymentRequiredError):
+                self._budget.release(price)  # certainly not created
             return await self._answered(entry, job, error)
         return None  # not reached: a shielded scope does not swallow exceptions
 

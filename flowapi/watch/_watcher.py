@@ -36,6 +36,7 @@ from flowapi._errors import (
 )
 from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
 from flowapi._polling import PollPolicy, failure_of
+from flowapi._webhook_core import is_complete_record
 from flowapi.journal import (
     Accepted,
     FailureCategory,
@@ -50,6 +51,7 @@ from flowapi.journal import (
 )
 from flowapi.resources.jobs import normalize_listing_id
 from flowapi.types.jobs import Job
+from flowapi.watch._budget import CreditBudget
 from flowapi.watch._entry import Entry, Phase
 from flowapi.watch._reader import Backstop, Reader
 from flowapi.watch._reconcile import marker_of
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
 
     from flowapi._session import FlowSession
     from flowapi.resources.jobs import SubmitParams
+    from flowapi.types.accounts import Account
 
 __all__ = ["JobWatcher", "WatchMode", "WatcherStats"]
 
@@ -132,6 +135,13 @@ class JobWatcher:
         backstop_after: multiple of a job's expected time after which a job nothing read
             gets a backstop read (default 3; then every ``max(60 s, expected)`` without a
             read).
+        max_credits: a budget in Flow credits: each attempt (resubmissions included) is
+            priced with :func:`~flowapi.estimate_credits` before it is sent, and a submit
+            that would pass the budget is not sent — its outcome is ``JobFailed`` with
+            :class:`~flowapi.CreditBudgetError` (category ``rejected``). Default ``None``:
+            no budget. Keys resumed from the journal cost nothing here.
+        credit_account: the ``GET /accounts/{email}`` body whose tier (and ``creditCost``)
+            prices the budget; default the highest tier that can run each request.
 
     Raises:
         ValueError: an argument is out of range (messages say which).
@@ -152,7 +162,8 @@ class JobWatcher:
                  webhook_url: str | None = None, learn_generation_times: bool = True,
                  retry_failed: Collection[FailureCategory | str] = (),
                  resubmit_in_doubt: bool = False, verify_callbacks: bool = False,
-                 backstop_after: float = 3.0) -> None:
+                 backstop_after: float = 3.0, max_credits: float | None = None,
+                 credit_account: Account | None = None) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
         if max_concurrent_requests < 1:
@@ -182,6 +193,7 @@ class JobWatcher:
         self.resubmit_in_doubt = resubmit_in_doubt
         self.verify_callbacks = verify_callbacks
         self.journal, self._owns_journal = open_journal(journal)
+        self.budget = CreditBudget(max_credits, credit_account)
         self._tracker = Tracker(self.journal, max_in_flight, self._set_fatal)
         self.stats = self._tracker.stats
         self._timers = Timers(self._clock)
@@ -190,7 +202,8 @@ class JobWatcher:
         self._submitter = Submitter(session, self.journal, self._tracker, self._timers,
                                     self._clock, max_concurrent_requests,
                                     webhook_url if mode == "webhook" else None,
-                                    self._accepted, self._set_fatal, self._stopping)
+                                    self._accepted, self._set_fatal, self._stopping,
+                                    self.budget)
         self._times = GenerationTimes(session, self.poll_policy, self.stats,
                                       learn=learn_generation_times and mode != "webhook",
                                       on_learned=self._replan)
@@ -503,8 +516,9 @@ class JobWatcher:
     def notify(self, job: Job | str) -> bool:
         """A ``replyUrl`` callback arrived (webhook mode, or any mode as a hint).
 
-        A complete record of a finished job is used as is (no request) unless
-        ``verify_callbacks``; otherwise a callback saying the job finished makes the
+        A complete record of a finished job (:func:`~flowapi._webhook_core.is_complete_record`)
+        whose ``replyRef`` carries the marker of this key's attempt is used as is (no
+        request) unless ``verify_callbacks``; otherwise a callback saying the job finished makes the
         watcher read ``GET /jobs/{jobid}`` now. ``created``/``started`` payloads,
         duplicates and callbacks after the outcome are ignored. A callback for a job this
         watcher does not know is kept in the journal (a later reconciliation may need it);
@@ -524,7 +538,8 @@ class JobWatcher:
         if isinstance(job, Job) and not job.is_finished:
             return True
         self.stats.notified += 1
-        if isinstance(job, Job) and not self.verify_callbacks and _complete(job):
+        if (isinstance(job, Job) and not self.verify_callbacks and is_complete_record(job)
+                and marker_of(job) in entry.markers):
             self.stats.callback_outcomes += 1
             self._spawn(self._job_finished(entry, job))
             return True
@@ -545,14 +560,6 @@ class JobWatcher:
         if marker is not None:
             self._spawn(self.journal.record_callback(jobid, msgspec.json.encode(job)))
         return entry is not None
-
-
-def _complete(job: Job) -> bool:
-    """A callback record complete enough to be the outcome: failed, or completed with a
-    URL for every media item."""
-    if job.status == "failed":
-        return True
-    return job.status == "completed" and bool(job.media) and all(m.url for m in job.media)
 
 
 def _decode_job(text: str | None) -> Job | None:
