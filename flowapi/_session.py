@@ -261,7 +261,7 @@ class FlowSession:
               retry_failed: Collection[FailureCategory | str] = (),
               resubmit_in_doubt: bool = False, verify_callbacks: bool = False,
               max_credits: float | None = None, credit_account: Account | None = None,
-              ) -> JobWatcher:
+              ) -> JobWatcher[Any]:
         """A :class:`~flowapi.JobWatcher` on this session (use with ``async with``).
 
         ``journal`` may be a :class:`~flowapi.journal.Journal` (you open and close it), a

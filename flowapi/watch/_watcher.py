@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self
 
 import anyio
 import anyio.lowlevel
@@ -34,7 +34,7 @@ from flowapi._errors import (
     JobTimeoutError,
     RecordedFailureError,
 )
-from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
+from flowapi._outcomes import JobFailed, JobSucceeded, Outcome, TagT
 from flowapi._polling import PollPolicy, failure_of
 from flowapi._webhook_core import is_complete_record
 from flowapi.journal import (
@@ -84,8 +84,12 @@ WatchMode = Literal["listing", "poll", "webhook"]
 _JOB_DECODER = msgspec.json.Decoder(Job)
 
 
-class JobWatcher:
+class JobWatcher(Generic[TagT]):
     """Submit ``async: true`` jobs and iterate their outcomes in completion order.
+
+    Generic in the type of its tags: ``watcher: JobWatcher[str] = flow.watch()`` makes
+    ``submit(…, tag=…)`` take ``str`` and the outcomes ``JobSucceeded[str]`` /
+    ``JobFailed[str]``, so ``mypy --strict`` checks them.
 
     Use it through :meth:`FlowSession.watch`::
 
@@ -300,7 +304,7 @@ class JobWatcher:
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> Outcome:
+    async def __anext__(self) -> Outcome[TagT]:
         try:
             return await self._tracker.outcomes.get()
         except anyio.EndOfStream:
@@ -310,7 +314,7 @@ class JobWatcher:
 
     # -- submitting --------------------------------------------------------------------
 
-    async def submit(self, params: SubmitParams, *, tag: Any = None,
+    async def submit(self, params: SubmitParams, *, tag: TagT | None = None,
                      key: str | None = None) -> str:
         """Submit ``params`` (or resume the key's journaled submission); waits while
         ``max_in_flight`` keys are pending.
@@ -424,7 +428,7 @@ class JobWatcher:
             raise AssertionError(f"journal rows {other.key!r} and {entry.key!r} share {jobid}")
         self._accepted(entry, None, check_now=True)
 
-    def _recorded(self, entry: Entry, row: Submission) -> Outcome:
+    def _recorded(self, entry: Entry, row: Submission) -> Outcome[Any]:
         job = _decode_job(row.job)
         if row.state is SubmissionState.SUCCEEDED and job is not None:
             return JobSucceeded(job=job, key=entry.key, tag=entry.tag, params=entry.params,
