@@ -358,14 +358,8 @@ class ListingSource(_Base):
             self._last_tick = start
             self._want_tick()
 
-    def _drop_done(self) -> None:
-        for jobid in [j for j, e in self._ripe.items() if not self._tracker.current(e, j)]:
-            entry = self._ripe.pop(jobid)
-            self._watch.pop(entry, None)
-
     async def _tick_inner(self) -> None:
-        self._ripen(self._clock.now())
-        self._drop_done()
+        self._ripen(self._clock.now())  # done entries left the ripe set through forget()
         ripe = self._ripe
         if not ripe:
             return

@@ -30,6 +30,7 @@ import msgspec
 
 from flowapi._capabilities import validate
 from flowapi._errors import (
+    AmbiguousSubmitError,
     InvalidParamsError,
     JobTimeoutError,
     RecordedFailureError,
@@ -39,6 +40,7 @@ from flowapi._polling import PollPolicy, failure_of
 from flowapi._webhook_core import is_complete_record
 from flowapi.journal import (
     Accepted,
+    DuplicateJobidError,
     FailureCategory,
     Journal,
     Retry,
@@ -389,8 +391,15 @@ class JobWatcher(Generic[TagT]):
                                                  "submit's job")
                 return
             elif row.jobid and category.may_have_paid:
+                try:  # timed out or unreadable: the job exists, watch it again
+                    await self.journal.update(entry.key, Accepted(jobid=row.jobid))
+                except DuplicateJobidError:  # another key holds it (a migrated 0.1 journal)
+                    self._tracker.release_slot()
+                    self._tracker.replay(self._recorded(entry, row))
+                    return
                 self._track(entry)
-                await self._adopt(entry, row.jobid)
+                self.stats.adopted_running += 1
+                self._adopt_accepted(entry, row.jobid)
                 return
         if state is SubmissionState.SUCCEEDED or state is SubmissionState.FAILED:
             self._tracker.release_slot()
@@ -416,16 +425,16 @@ class JobWatcher(Generic[TagT]):
     def _track(self, entry: Entry) -> None:
         self._tracker.add(entry)
 
-    async def _adopt(self, entry: Entry, jobid: str) -> None:
-        """Watch again the job of a failed-but-existing row (timed out, unreadable)."""
-        await self.journal.update(entry.key, Accepted(jobid=jobid))
-        self.stats.adopted_running += 1
-        self._adopt_accepted(entry, jobid)
-
     def _adopt_accepted(self, entry: Entry, jobid: str) -> None:
+        """Watch the journaled job of a tracked entry (it may be done already)."""
         other = self._tracker.bind_jobid(entry, jobid)
-        if other is not None:
-            raise AssertionError(f"journal rows {other.key!r} and {entry.key!r} share {jobid}")
+        if other is not None:  # two rows of a migrated 0.1 journal share a jobid
+            self._spawn(self._tracker.fail(entry, AmbiguousSubmitError(
+                f"in doubt (may have been created and paid): the journal records jobid "
+                f"{jobid} for this key and for {other.key!r}; this key's own job, if any, is "
+                "unknown. It is not resubmitted; check `flowapi jobs stats --options "
+                "history`."), category=FailureCategory.IN_DOUBT))
+            return
         self._accepted(entry, None, check_now=True)
 
     def _recorded(self, entry: Entry, row: Submission) -> Outcome[Any]:
