@@ -172,6 +172,12 @@ class BatchRunner:
         #: Credits the attempts of this run committed (estimated; 0 for resumed prompts).
         self.credits_committed = 0.0
 
+    @property
+    def credits_priced_for_account(self) -> bool:
+        """Whether :attr:`credits_committed` used the account's own tier and prices (else
+        the highest plan price of each request)."""
+        return self._credit_account is not None
+
     async def run(self) -> list[BatchResult]:
         """Run the batch; returns one result per prompt, in file order.
 

@@ -79,7 +79,9 @@ async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: Batc
     console.print(f"{ok}/{len(results)} prompts succeeded, {files} files in "
                   f"[bold]{options.out_dir.resolve()}[/]")
     remaining = [r.remaining_credits for r in results if r.remaining_credits is not None]
-    credits = f"credits: ~{runner.credits_committed:,.0f} committed by this run (estimated)"
+    credits = (f"credits: ~{runner.credits_committed:,.0f} committed by this run (estimated"
+               + (")" if runner.credits_priced_for_account else
+                  " at the highest plan price)"))
     if remaining:
         credits += f", {min(remaining):,.0f} left on the account (from the job records)"
     console.print(credits)
