@@ -441,9 +441,11 @@ class BatchRunner:
             for name, thumb in wanted:
                 path = targets[name]
                 done = have.get(name)
-                if done and path.is_file() and path.stat().st_size == done[1]:
-                    files.append(path)
-                    continue
+                if done is not None:  # the recorded file (its name may hold an old index)
+                    recorded = Path(done[0])
+                    if recorded.is_file() and recorded.stat().st_size == done[1]:
+                        files.append(recorded)
+                        continue
                 error = await self._fetch(spec, current, i - 1, thumb, path, name)
                 if error is not None and thumb:
                     # no route re-signs a thumbnail (GET assets/{id} re-signs the media):

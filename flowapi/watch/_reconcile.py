@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from flowapi._errors import APIError, NotFoundError
+from flowapi._errors import APIError, AuthenticationError, NotFoundError, PaymentRequiredError
 from flowapi.journal import split_reply_ref
 from flowapi.resources.jobs import normalize_listing_id
 from flowapi.types.jobs import Job
@@ -63,8 +63,9 @@ def _carries(reply_ref: str | None, wanted: set[str]) -> bool:
 async def find_by_markers(session: FlowSession, journal: Journal, markers: Collection[str],
                           *, known: Callable[[str], bool], still_looking: Callable[[], bool],
                           rounds: int = 3, delay: float = 5.0,
-                          max_reads: int = 50) -> Job | None:
-    """The job carrying one of ``markers`` in its ``replyRef``, or ``None``.
+                          max_reads: int = 50) -> tuple[Job | None, bool]:
+    """The job carrying one of ``markers`` in its ``replyRef``, and whether the lookup
+    could look at all (a listing answered, or a kept callback matched).
 
     Args:
         session: an open session.
@@ -74,10 +75,13 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
         still_looking: ``False`` ends the search early (e.g. a callback found it).
         rounds: listing rounds; ``delay`` seconds apart.
         max_reads: most ``GET /jobs/{jobid}`` reads per call.
+
+    Raises:
+        AuthenticationError, PaymentRequiredError: the account cannot be used (fatal).
     """
     wanted = set(markers)
     if not wanted:
-        return None
+        return None, True
     for body in (await journal.callbacks()).values():
         try:
             job = _JOB_DECODER.decode(body)
@@ -85,22 +89,26 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
             continue
         if _carries(job.reply_ref, wanted) and not known(job.jobid):
             log.debug("reconcile: found %s in a kept callback", job.jobid)
-            return job
+            return job, True
     seen = _SEEN.setdefault(session, {})
     if len(seen) > _SEEN_MAX:
         seen.clear()
     checked: set[str] = set()
     reads = 0
+    looked = False
     for round_no in range(rounds):
         if round_no:
             await session.clock.sleep(delay)
         if not still_looking():
-            return None
+            return None, looked
         try:
             stats = await session.jobs.stats("history")
+        except (AuthenticationError, PaymentRequiredError):
+            raise
         except APIError as exc:
             log.debug("reconcile: listing failed (%s)", exc)
             continue
+        looked = True
         candidates: list[tuple[float, str]] = []
         for group in stats.groups():
             for listing in (group.executing or {}, group.history or {}):
@@ -113,13 +121,15 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
                     candidates.append((-(info.timestamp or 0), jobid))  # newest first
         for _, jobid in sorted(candidates):
             if reads >= max_reads or not still_looking():
-                return None
+                return None, looked
             checked.add(jobid)
             reads += 1
             try:
                 job = await session.jobs.get(jobid)
             except NotFoundError:
                 continue
+            except (AuthenticationError, PaymentRequiredError):
+                raise
             except APIError as exc:
                 log.debug("reconcile: reading %s failed (%s)", jobid, exc)
                 checked.discard(jobid)
@@ -127,5 +137,5 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
             seen[jobid] = job.reply_ref
             if _carries(job.reply_ref, wanted):
                 log.debug("reconcile: found %s by its marker", jobid)
-                return job
-    return None
+                return job, True
+    return None, looked

@@ -185,9 +185,13 @@ class JobWatcher(Generic[TagT]):
         if mode == "webhook" and not webhook_url:
             raise ValueError("mode='webhook' needs webhook_url (see flowapi.webhooks)")
         retry = {FailureCategory(c) for c in retry_failed}
-        if FailureCategory.IN_DOUBT in retry:
-            raise ValueError("retry_failed cannot include 'in_doubt' (a job may exist and "
-                             "resubmitting may pay twice): use resubmit_in_doubt=True")
+        paid = sorted(c.value for c in retry if c.may_have_paid)
+        if paid:
+            raise ValueError(f"retry_failed cannot include {', '.join(paid)}: a job may exist "
+                             "for those and resubmitting may pay twice (timed-out and "
+                             "unreadable jobs are watched again by every run; in-doubt "
+                             "submits are looked up again, and resubmit_in_doubt=True sends "
+                             "those not found)")
         self._session = session
         self._clock = session.clock
         self.mode: WatchMode = mode
@@ -209,7 +213,8 @@ class JobWatcher(Generic[TagT]):
                                     self._clock, max_concurrent_requests,
                                     webhook_url if mode == "webhook" else None,
                                     self._accepted, self._set_fatal, self._stopping,
-                                    self.budget)
+                                    self.budget, resubmit_in_doubt=resubmit_in_doubt,
+                                    known=self._is_known_jobid)
         self._times = GenerationTimes(session, self.poll_policy, self.stats,
                                       learn=learn_generation_times and mode != "webhook",
                                       on_learned=self._replan)
@@ -223,7 +228,7 @@ class JobWatcher(Generic[TagT]):
             interval=lambda e: max(expected_floor, e.expected))
         self._occurrences: dict[str, int] = {}
         self._keys: set[str] = set()
-        self._known_jobids: set[str] = set()
+        self._known_jobids: set[str] = set()  # accepted in this watcher or journaled
         self._tg: TaskGroup | None = None
         self._state: Literal["new", "open", "exiting", "ended"] = "new"
         self._fatal: BaseException | None = None
@@ -242,6 +247,7 @@ class JobWatcher(Generic[TagT]):
         if self._state != "new":
             raise RuntimeError("a JobWatcher can be entered once; use flow.watch() again")
         await self.journal.open()
+        self._known_jobids.update(r.jobid for r in await self.journal.rows() if r.jobid)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
@@ -263,6 +269,7 @@ class JobWatcher(Generic[TagT]):
         tg = self._tg
         assert tg is not None
         self._state = "exiting"  # nothing more is sent; POSTs on the wire finish (shielded)
+        self._submitter.end_wires()
         tg.cancel_scope.cancel()
         cancelled = exc is not None and isinstance(exc, anyio.get_cancelled_exc_class())
         try:
@@ -283,6 +290,10 @@ class JobWatcher(Generic[TagT]):
             raise self._fatal
         return suppressed if cancelled else None
 
+    def _is_known_jobid(self, jobid: str) -> bool:
+        """Whether a job belongs to a key of this journal (never a lookup candidate)."""
+        return jobid in self._known_jobids or jobid in self._tracker.by_jobid
+
     def _stopping(self) -> bool:
         return self._state != "open" or self._fatal is not None
 
@@ -290,6 +301,7 @@ class JobWatcher(Generic[TagT]):
         if self._fatal is None:
             self._fatal = exc
             log.error("watcher stopped by a fatal error: %s", exc)
+        self._submitter.end_wires()
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
         self._tracker.outcomes.close()
@@ -356,55 +368,68 @@ class JobWatcher(Generic[TagT]):
                 if user_ref is not None else params)
         kind = type(params).__name__
         canonical = canonical_params(base.to_wire())
-        if key is None:
-            occurrence = self._occurrences[canonical] = self._occurrences.get(canonical, 0) + 1
+        if key is not None and key in self._keys:
+            raise ValueError(f"duplicate submission key {key!r} in this watcher")
+        await self._tracker.acquire_slot()
+        occurrence: int | None = None
+        if key is None:  # taken only with the slot, given back if nothing came of it
+            occurrence = self._occurrences.get(canonical, 0) + 1
             key = content_key(kind, canonical, occurrence)
+            self._occurrences[canonical] = occurrence
         if key in self._keys:
+            self._tracker.release_slot()
             raise ValueError(f"duplicate submission key {key!r} in this watcher")
         self._keys.add(key)
-        await self._tracker.acquire_slot()
+        replayed = False
         try:
             row = await self.journal.add(key, kind=kind, params=canonical, tag=tag_json(tag))
+            if row.params != canonical and row.state is not SubmissionState.PENDING:
+                log.warning("key %s was journaled with other params; its journaled "
+                            "submission is resumed (use another key for new params)", key)
+                params = _journaled_params(params, row) or params
             email = _unset_to_none(params, "email") or None
             entry = Entry(key=key, params=params, tag=tag, email=email,
                           model=_unset_to_none(params, "model"), kind=_kind_of(kind),
                           user_reply_ref=user_ref, attempts=row.attempts,
                           markers=row.markers, marker=row.marker)
-            await self._resume(entry, row)
+            replayed = await self._resume(entry, row)
         except BaseException:
-            if key not in self._tracker.entries:
+            if key not in self._tracker.entries and not replayed:
                 self._tracker.release_slot()
+                self._keys.discard(key)  # the same submit may be tried again
+                if occurrence is not None and self._occurrences.get(canonical) == occurrence:
+                    self._occurrences[canonical] = occurrence - 1
             raise
         return key
 
-    async def _resume(self, entry: Entry, row: Submission) -> None:
-        """Act on the key's journal row (see the module docstring)."""
+    async def _resume(self, entry: Entry, row: Submission) -> bool:
+        """Act on the key's journal row (see the module docstring); ``True`` when its
+        recorded outcome was yielded again (the slot is given back then)."""
         state, category = row.state, row.category
         if state is SubmissionState.FAILED and category is not None:
-            if category in self.retry_failed or (
-                    category is FailureCategory.IN_DOUBT and self.resubmit_in_doubt):
-                row = await self.journal.update(entry.key, Retry(force=True))
+            if category in self.retry_failed:
+                row = await self.journal.update(entry.key, Retry())
                 state = row.state
             elif category is FailureCategory.IN_DOUBT:
-                self._track(entry)
+                self._track(entry)  # looked up again; resubmit_in_doubt resends if not found
                 self._submitter.reconcile(entry, "an earlier run could not find this "
                                                  "submit's job")
-                return
+                return False
             elif row.jobid and category.may_have_paid:
                 try:  # timed out or unreadable: the job exists, watch it again
                     await self.journal.update(entry.key, Accepted(jobid=row.jobid))
                 except DuplicateJobidError:  # another key holds it (a migrated 0.1 journal)
                     self._tracker.release_slot()
                     self._tracker.replay(self._recorded(entry, row))
-                    return
+                    return True
                 self._track(entry)
                 self.stats.adopted_running += 1
                 self._adopt_accepted(entry, row.jobid)
-                return
+                return False
         if state is SubmissionState.SUCCEEDED or state is SubmissionState.FAILED:
             self._tracker.release_slot()
             self._tracker.replay(self._recorded(entry, row))
-            return
+            return True
         self._track(entry)
         if state is SubmissionState.ACCEPTED:
             assert row.jobid is not None
@@ -419,8 +444,9 @@ class JobWatcher(Generic[TagT]):
                     validate(entry.params)
                 except InvalidParamsError as exc:
                     await self._tracker.fail(entry, exc)
-                    return
+                    return False
             self._submitter.submit(entry)
+        return False
 
     def _track(self, entry: Entry) -> None:
         self._tracker.add(entry)
@@ -457,7 +483,9 @@ class JobWatcher(Generic[TagT]):
     # -- parts' callbacks ----------------------------------------------------------------
 
     def _accepted(self, entry: Entry, job: Job | None, *, check_now: bool = False) -> None:
-        """A jobid is journaled for ``entry``: start watching it."""
+        """A jobid is journaled for ``entry``: start watching it (at once when the record
+        that came with it is already finished, e.g. a callback found it)."""
+        check_now = check_now or (job is not None and job.is_finished)
         assert entry.jobid is not None
         jobid = entry.jobid
         self._known_jobids.add(jobid)
@@ -492,9 +520,9 @@ class JobWatcher(Generic[TagT]):
             "it again)", jobid=jobid, last_status=entry.job.status if entry.job else None)
         self._spawn(self._tracker.fail(entry, error))
 
-    async def _job_finished(self, entry: Entry, job: Job) -> None:
-        """A read (or a trusted callback) found the job finished."""
-        if not self._tracker.current(entry, job.jobid):
+    async def _job_finished(self, entry: Entry, job: Job, jobid: str) -> None:
+        """A read (or a trusted callback) of ``jobid`` found the job finished."""
+        if not self._tracker.current(entry, jobid):
             return
         entry.job = job
         if job.status == "completed":
@@ -505,6 +533,7 @@ class JobWatcher(Generic[TagT]):
                 and not self._stopping()):
             log.debug("job %s moderated; resubmitting (attempt %d)", job.jobid,
                       entry.attempts + 1)
+            self._source.forget(entry)  # the old job leaves the source before its jobid
             self._tracker.unbind_jobid(entry)
             entry.deadline = None
             self._submitter.submit(entry)
@@ -552,9 +581,9 @@ class JobWatcher(Generic[TagT]):
             return True
         self.stats.notified += 1
         if (isinstance(job, Job) and not self.verify_callbacks and is_complete_record(job)
-                and marker_of(job) in entry.markers):
+                and entry.marker is not None and marker_of(job) == entry.marker):
             self.stats.callback_outcomes += 1
-            self._spawn(self._job_finished(entry, job))
+            self._spawn(self._job_finished(entry, job, jobid))
             return True
         self._source.callback(entry)
         self._reader.read(entry)
@@ -567,12 +596,22 @@ class JobWatcher(Generic[TagT]):
             return False
         marker = marker_of(job)
         entry = self._tracker.by_marker.get(marker) if marker else None
-        if entry is not None and entry.phase is Phase.RECONCILING:
+        if entry is not None and entry.phase is Phase.RECONCILING and marker == entry.marker:
             self._spawn(self._submitter.adopt_found(entry, job))
             return True
         if marker is not None:
             self._spawn(self.journal.record_callback(jobid, msgspec.json.encode(job)))
         return entry is not None
+
+
+def _journaled_params(given: SubmitParams, row: Submission) -> SubmitParams | None:
+    """The params a row was journaled with, as the given params' class (``None`` if they
+    do not decode): an outcome always says what was really submitted."""
+    try:
+        wire = msgspec.json.decode(row.params)
+        return type(given).from_wire(wire) if isinstance(wire, dict) else None
+    except (msgspec.MsgspecError, ValueError, TypeError):
+        return None
 
 
 def _decode_job(text: str | None) -> Job | None:
