@@ -69,7 +69,7 @@ async def test_cancelled_submit_burns_content_key_occurrence(flow: FlowSession,
         await watcher.submit(VideoParams(prompt="A"))
         with anyio.move_on_after(0.01):           # e.g. a user's back-pressure timeout
             await watcher.submit(VideoParams(prompt="B"))
-        first = await watcher.__anext__()        # A done: slot free
+        await watcher.__anext__()        # A done: slot free
         await watcher.submit(VideoParams(prompt="B"))   # the retry
         watcher.close()
         rest = [o async for o in watcher]
@@ -117,14 +117,18 @@ async def test_nothing_is_sent_after_the_block_is_left(flow: FlowSession,
     429 wait) is shielded with the POST: leaving the block does not stop it, and the new
     attempt is sent (and paid) after the user left."""
     fake.set_faults(Faults(rules=[FaultRule("unavailable", route="POST videos", count=1)]))
-    with pytest.raises(KeyboardInterrupt):
+    async def leave_on_ctrl_c() -> float:
         async with flow.watch(mode="poll") as watcher:
             await watcher.submit(VideoParams(prompt="x"), key="k")
             with anyio.fail_after(5):
                 while not any(r.route == "POST videos" for r in fake.requests):
                     await anyio.sleep(0)
             left_at = fake.clock.now()
-            raise KeyboardInterrupt  # Ctrl-C right after the 503 came back
+            raise KeyboardInterrupt(left_at)  # Ctrl-C right after the 503 came back
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        await leave_on_ctrl_c()
+    left_at = info.value.args[0]
     late = [j for j in fake.jobs.values() if j.created_at > left_at]
     assert not late, f"{len(late)} job(s) created after the block was left"
 
@@ -171,7 +175,7 @@ async def test_resubmit_in_doubt_looks_first(flow: FlowSession, fake: FakeFlowSe
     async with flow.watch(mode="poll", journal=j, resubmit_in_doubt=True) as watcher:
         await watcher.submit(VideoParams(prompt="x"), key="k")
         watcher.close()
-        [o] = [o async for o in watcher]
+        [_o] = [o async for o in watcher]
     assert len(fake.jobs) == 1, "paid twice: the in-doubt job was findable by its marker"
 
 
