@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -33,6 +33,7 @@ from flowapi.types.jobs import Job
 if TYPE_CHECKING:
     from flowapi._session import FlowSession
     from flowapi.journal import Journal
+    from flowapi.types.jobs import JobsStats
 
 __all__ = ["find_by_markers"]
 
@@ -58,6 +59,68 @@ def _carries(reply_ref: str | None, wanted: set[str]) -> bool:
     if reply_ref is None:
         return False
     return reply_ref in wanted or split_reply_ref(reply_ref)[0] in wanted
+
+
+def _candidates(stats: JobsStats, wanted: set[str], seen: dict[str, str | None], *,
+                skip: Callable[[str], bool]) -> list[str]:
+    """Job ids of the listing (executing and history) that may carry a wanted marker,
+    newest first: not skipped, and not read before with another marker."""
+    found: list[tuple[float, str]] = []
+    for group in stats.groups():
+        for listing in (group.executing or {}, group.history or {}):
+            for raw_id, info in listing.items():
+                jobid = normalize_listing_id(raw_id)
+                if skip(jobid) or (jobid in seen and not _carries(seen[jobid], wanted)):
+                    continue
+                found.append((-(info.timestamp or 0), jobid))
+    return [jobid for _, jobid in sorted(found)]
+
+
+async def find_all(session: FlowSession, journal: Journal, wanted: Mapping[str, str], *,
+                   known: Callable[[str], bool], max_reads: int = 200) -> dict[str, Job]:
+    """One sweep for many submits in doubt at once (a resume does it first, before a job
+    can drop out of the 10-entry history): kept callbacks, then one listing and its
+    candidates' records. ``wanted`` maps marker → key; returns key → the job found.
+
+    Raises:
+        AuthenticationError, PaymentRequiredError: the account cannot be used (fatal).
+    """
+    markers = set(wanted)
+    found: dict[str, Job] = {}
+
+    def take(job: Job) -> None:
+        for marker in markers:
+            if _carries(job.reply_ref, {marker}) and wanted[marker] not in found:
+                found[wanted[marker]] = job
+
+    for body in (await journal.callbacks()).values():
+        try:
+            job = _JOB_DECODER.decode(body)
+        except msgspec.MsgspecError:
+            continue
+        if not known(job.jobid):
+            take(job)
+    if len(found) == len(set(wanted.values())):
+        return found
+    try:
+        stats = await session.jobs.stats("history")
+    except (AuthenticationError, PaymentRequiredError):
+        raise
+    except APIError as exc:
+        log.debug("resume lookup: listing failed (%s)", exc)
+        return found
+    seen = _SEEN.setdefault(session, {})
+    for jobid in _candidates(stats, markers, seen, skip=known)[:max_reads]:
+        try:
+            job = await session.jobs.get(jobid)
+        except (AuthenticationError, PaymentRequiredError):
+            raise
+        except APIError as exc:
+            log.debug("resume lookup: reading %s failed (%s)", jobid, exc)
+            continue
+        seen[jobid] = job.reply_ref
+        take(job)
+    return found
 
 
 async def find_by_markers(session: FlowSession, journal: Journal, markers: Collection[str],
@@ -109,17 +172,7 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
             log.debug("reconcile: listing failed (%s)", exc)
             continue
         looked = True
-        candidates: list[tuple[float, str]] = []
-        for group in stats.groups():
-            for listing in (group.executing or {}, group.history or {}):
-                for raw_id, info in listing.items():
-                    jobid = normalize_listing_id(raw_id)
-                    if jobid in checked or known(jobid):
-                        continue
-                    if jobid in seen and not _carries(seen[jobid], wanted):
-                        continue  # read before: it carries another marker
-                    candidates.append((-(info.timestamp or 0), jobid))  # newest first
-        for _, jobid in sorted(candidates):
+        for jobid in _candidates(stats, wanted, seen, skip=lambda j: j in checked or known(j)):
             if reads >= max_reads or not still_looking():
                 return None, looked
             checked.add(jobid)

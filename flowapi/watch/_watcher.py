@@ -42,6 +42,7 @@ from flowapi.journal import (
     Accepted,
     DuplicateJobidError,
     FailureCategory,
+    IllegalTransition,
     Journal,
     Retry,
     Submission,
@@ -56,7 +57,7 @@ from flowapi.types.jobs import Job
 from flowapi.watch._budget import CreditBudget
 from flowapi.watch._entry import Entry, Phase
 from flowapi.watch._reader import Backstop, Reader
-from flowapi.watch._reconcile import marker_of
+from flowapi.watch._reconcile import find_all, marker_of
 from flowapi.watch._scheduler import Timers
 from flowapi.watch._sources import (
     ListingSource,
@@ -247,7 +248,9 @@ class JobWatcher(Generic[TagT]):
         if self._state != "new":
             raise RuntimeError("a JobWatcher can be entered once; use flow.watch() again")
         await self.journal.open()
-        self._known_jobids.update(r.jobid for r in await self.journal.rows() if r.jobid)
+        rows = await self.journal.rows()
+        self._known_jobids.update(r.jobid for r in rows if r.jobid)
+        await self._find_in_doubt(rows)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
@@ -257,6 +260,28 @@ class JobWatcher(Generic[TagT]):
         self._state = "open"
         tg.start_soon(self._run_timers)
         return self
+
+    async def _find_in_doubt(self, rows: list[Submission]) -> None:
+        """A resume looks for the submits an earlier run left in doubt first — in one sweep,
+        before their jobs can drop out of the API's 10-entry history — and journals the
+        jobs it finds (their keys are then watched like any accepted one)."""
+        wanted = {r.marker: r.key for r in rows if r.marker and (
+            r.state.in_doubt or r.category is FailureCategory.IN_DOUBT)}
+        if not wanted:
+            return
+        found = await find_all(self._session, self.journal, wanted,
+                               known=self._is_known_jobid)
+        for key, job in found.items():
+            try:
+                await self.journal.update(key, Accepted(jobid=job.jobid))
+            except (IllegalTransition, DuplicateJobidError) as exc:
+                log.warning("resume: job %s found for %s but not adopted: %s", job.jobid, key,
+                            exc)
+                continue
+            self._known_jobids.add(job.jobid)
+            self.stats.adopted += 1
+        log.info("resume: %d of %d submits in doubt found by their markers", len(found),
+                 len(set(wanted.values())))
 
     async def _run_timers(self) -> None:
         try:
