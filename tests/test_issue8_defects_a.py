@@ -276,13 +276,10 @@ async def test_defect_5_skewed_client_clock_still_reconciles(skew: float) -> Non
     three hours ahead of (or behind) the server adopts the job its reset submit created."""
     async with FakeFlowServer(time_scale=TIME_SCALE, seed=8,
                               faults="reset_after_create{count=1}@POST videos") as fake:
-        # a ScaledClock whose simulated time is `skew` seconds off the fake's
-        if skew >= 0:
-            clock = ScaledClock(TIME_SCALE, anchor=fake.clock.anchor)
-            clock.advance(skew)
-        else:
-            clock = ScaledClock(TIME_SCALE,
-                                anchor=fake.clock.anchor - skew / (1 / TIME_SCALE - 1))
+        # a ScaledClock whose simulated time is `skew` seconds off the fake's: moving the
+        # anchor by d moves simulated time by -d * (1 / time_scale - 1)
+        clock = ScaledClock(TIME_SCALE,
+                            anchor=fake.clock.anchor - skew / (1 / TIME_SCALE - 1))
         assert abs(clock.time() - fake.clock.time() - skew) < 60
         async with FlowSession(fake.token, base_url=fake.base_url, clock=clock,
                                retry_budget=RetryBudget(capacity=1000)) as flow:
