@@ -309,13 +309,13 @@ async def test_defect_6_shared_user_reply_ref_never_adopts_a_foreign_job() -> No
             flow, [VideoParams(prompt=f"mine {i}", reply_ref=shared) for i in range(2)],
             max_concurrent_requests=1)
         assert len(fake.jobs) == 2  # the foreign job and the one reset after creation
-        adopted = [o for o in outcomes.values() if o.jobid is not None]
+        adopted = [(jobid, o) for o in outcomes.values() if (jobid := o.jobid) is not None]
         for outcome in outcomes.values():
             assert outcome.jobid != foreign.jobid, outcome
             assert outcome.params.reply_ref == shared  # the caller's value, unchanged
-        for outcome in adopted:
-            assert fake.jobs[outcome.jobid].request["prompt"] == outcome.params.prompt
-        assert len({o.jobid for o in adopted}) == len(adopted)
+        for jobid, outcome in adopted:
+            assert fake.jobs[jobid].request["prompt"] == outcome.params.prompt
+        assert len(dict(adopted)) == len(adopted)
         assert [o for o in outcomes.values() if isinstance(o, JobFailed)
                 and o.jobid is None], outcomes  # the reset-before one is in doubt
 
