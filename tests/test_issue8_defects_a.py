@@ -321,8 +321,11 @@ async def test_defect_6_shared_user_reply_ref_never_adopts_a_foreign_job() -> No
         for jobid, outcome in adopted:
             assert fake.jobs[jobid].request["prompt"] == outcome.params.prompt
         assert len(dict(adopted)) == len(adopted)
-        assert [o for o in outcomes.values() if isinstance(o, JobFailed)
-                and o.jobid is None], outcomes  # the reset-before one is in doubt
+        in_doubt = [o for o in outcomes.values() if isinstance(o, JobFailed)
+                    and o.jobid is None]  # the reset-before one: not found, not adopted
+        assert in_doubt, outcomes
+        assert all(o.category is not None and o.category.value == "in_doubt"
+                   for o in in_doubt), in_doubt
 
 
 # -- 7 ---------------------------------------------------------------------------------------
@@ -388,8 +391,9 @@ async def test_defect_8_one_writer_per_journal_file_within_a_process(tmp_path: P
 
 # -- 9 ---------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("mode", ["listing", "poll"])
 @pytest.mark.parametrize("answer", ["400", "403", "403-fault", "undecodable"])
-async def test_defect_9_permanent_job_read_errors_end_the_job(answer: str) -> None:
+async def test_defect_9_permanent_job_read_errors_end_the_job(answer: str, mode: str) -> None:
     """Defect 9: ``GET /jobs/{jobid}`` answering 400 or 403 (or a body that never decodes)
     was retried forever: the submission never got an outcome and the watcher never
     ended. Now the job ends with ``JobFailed`` carrying the jobid, and the watcher ends.
@@ -418,7 +422,7 @@ async def test_defect_9_permanent_job_read_errors_end_the_job(answer: str) -> No
             kind = "captcha_quality" if answer == "403-fault" else "bad_json"
             fake.set_faults(Faults(rules=[FaultRule(kind, route="GET jobs/{jobid}")]))
         with anyio.fail_after(10):  # real seconds: a retry-forever loop would hang here
-            outcomes = await run_watch(flow, [params], journal=journal, mode="poll")
+            outcomes = await run_watch(flow, [params], journal=journal, mode=mode)
         outcome = outcomes["k0"]
         assert isinstance(outcome, JobFailed), outcome
         if expected is None:
