@@ -3,9 +3,9 @@
 Every test drives ``FlowSession`` / ``flow.watch`` / ``watcher.submit`` / ``watcher.notify``
 or the ``flowapi batch`` CLI against :class:`~flowapi.testing.FakeFlowServer` and asserts on
 the fake's ground truth (``fake.jobs``, ``fake.requests``) and on the outcomes — never on
-timing. Names only the newer API has (``flowapi.journal``) are imported inside the tests
-that need them, after the checks that hold on any version, so each test fails on 0.1.0
-for the defect it covers.
+timing. Names only the rebuilt API has (``flowapi.journal``) are imported inside the tests
+that need them — after the checks that hold on any version where a test has such checks —
+so a missing name fails only those tests.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,16 @@ from typing import Any
 import anyio
 import pytest
 
-from flowapi import FlowSession, JobFailed, JobSucceeded, Outcome, RetryBudget, VideoParams
-from flowapi._clock import ScaledClock
+from flowapi import (
+    FlowSession,
+    JobFailed,
+    JobSucceeded,
+    JobWatcher,
+    Outcome,
+    RetryBudget,
+    ScaledClock,
+    VideoParams,
+)
 from flowapi.testing import FakeFlowServer, FaultRule, Faults
 
 pytestmark = pytest.mark.anyio
@@ -38,18 +46,17 @@ CLI_TIME_SCALE = 0.01
 
 
 @asynccontextmanager
-async def stack(faults: Faults | str | None = None, *, clock: ScaledClock | None = None,
-                **fake_kw: Any) -> AsyncIterator[tuple[FakeFlowServer, FlowSession]]:
-    """A fake and a session on its clock (or on ``clock``, e.g. a skewed one)."""
-    async with FakeFlowServer(time_scale=TIME_SCALE, seed=8, faults=faults,
-                              **fake_kw) as fake, \
-            FlowSession(fake.token, base_url=fake.base_url, clock=clock or fake.clock,
+async def stack(faults: Faults | str | None = None,
+                ) -> AsyncIterator[tuple[FakeFlowServer, FlowSession]]:
+    """A fake (simulated time 1000× real time) and a session on its clock."""
+    async with FakeFlowServer(time_scale=TIME_SCALE, seed=8, faults=faults) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock,
                         retry_budget=RetryBudget(capacity=1000)) as flow:
         yield fake, flow
 
 
 async def run_watch(flow: FlowSession, params: Sequence[VideoParams], *,
-                    during: Callable[[Any], Any] | None = None,
+                    during: Callable[[JobWatcher], Coroutine[Any, Any, None]] | None = None,
                     **watch: Any) -> dict[str, Outcome]:
     """Submit ``params`` with keys ``k0``, ``k1``…, drain the watcher; outcomes by key
     (asserting exactly one per key). ``during(watcher)`` runs beside the iteration and is
@@ -73,10 +80,6 @@ async def run_watch(flow: FlowSession, params: Sequence[VideoParams], *,
     assert sorted(keys) == sorted(f"k{i}" for i in range(len(params))), keys
     assert set(keys.values()) <= {1}, keys  # exactly one outcome per submission
     return {o.key: o for o in outcomes}
-
-
-def posts(fake: FakeFlowServer) -> list[Any]:
-    return [r for r in fake.requests if r.route == "POST videos"]
 
 
 # -- 1 ---------------------------------------------------------------------------------------
@@ -183,7 +186,7 @@ async def test_defect_3_notify_racing_listing_read_with_resubmit(tmp_path: Path)
     faults = Faults(rules=[FaultRule("moderation", route="POST videos", count=n),
                            FaultRule("slow", route="GET jobs/{jobid}", delay=3.0)])
     async with stack(faults=faults) as (fake, flow):
-        async def notify_finished(watcher: Any) -> None:
+        async def notify_finished(watcher: JobWatcher) -> None:
             """Hammer ``notify`` for every finished job, as duplicate webhooks would."""
             while True:
                 now = fake.clock.time()
