@@ -246,6 +246,7 @@ async def test_defect_4_leaving_early_records_submits_on_the_wire(
                     # (the first submit of a lane goes alone, the others after its 201)
                     while len(fake.jobs) < 3:
                         await anyio.sleep(0.001)
+                    # "break": the block just ends, as after `break` out of `async for`
                     if how == "exception":
                         raise LookupError("the caller's own error")
                     if how == "cancel":
