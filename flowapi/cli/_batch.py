@@ -441,11 +441,9 @@ class BatchRunner:
             for name, thumb in wanted:
                 path = targets[name]
                 done = have.get(name)
-                if done is not None:  # the recorded file (its name may hold an old index)
-                    recorded = Path(done[0])
-                    if recorded.is_file() and recorded.stat().st_size == done[1]:
-                        files.append(recorded)
-                        continue
+                if done is not None and await self._keep_recorded(spec, name, done, path):
+                    files.append(path)
+                    continue
                 error = await self._fetch(spec, current, i - 1, thumb, path, name)
                 if error is not None and thumb:
                     # no route re-signs a thumbnail (GET assets/{id} re-signs the media):
@@ -464,6 +462,25 @@ class BatchRunner:
         else:
             self._done(spec, "succeeded", jobid=job.jobid, files=files, resumed=resumed,
                        remaining_credits=job.remaining_credits)
+
+    async def _keep_recorded(self, spec: PromptSpec, name: str, done: tuple[str, int],
+                             path: Path) -> bool:
+        """Whether the file a run recorded for ``name`` is whole and now at ``path``: a
+        file named after the prompt's old position (the prompts file was reordered) is
+        renamed, not downloaded again."""
+        recorded = Path(done[0])
+        try:
+            if not recorded.is_file() or recorded.stat().st_size != done[1]:
+                return False
+            if recorded != path:
+                if path.exists():
+                    return False
+                recorded.replace(path)
+                await self.journal.record_download(spec.key, name, str(path), done[1])
+        except OSError as exc:
+            log.debug("cannot reuse %s: %s", recorded, exc)
+            return False
+        return True
 
     async def _fetch(self, spec: PromptSpec, current: list[Job], index: int, thumb: bool,
                      path: Path, name: str) -> str | None:
