@@ -172,7 +172,7 @@ async def run_ours(run: Run) -> None:
             async for outcome in watcher:
                 run.record(outcome.key, outcome.jobid, isinstance(outcome, JobSucceeded))
         st = watcher.stats
-        run.extra["stats"] = {k: getattr(st, k) for k in (
+        run.extra["stats"] = {k: getattr(st, k, None) for k in (
             "submitted", "accepted", "succeeded", "failed", "polls", "listings",
             "listing_failures", "fallbacks", "backstops", "accounts_read", "notified",
             "callback_outcomes")}
