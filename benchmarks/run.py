@@ -288,7 +288,8 @@ def targets_table(results: dict[int, dict[str, dict[str, Any]]],
     if slow:
         add("slow-submit listing (every submit 5 s): p95 detection lag ≤ 2 s" + at,
             f"{slow['lag']['p95']:.2f} s", slow["lag"]["p95"] <= 2.0,
-            "issue 8 item 6: 0.1.0 measured ~78 s (reads queued behind submits)")
+            "issue 8 item 6; 0.1.0 on this harness: p95 91 s (reads queued behind "
+            "submits), see 'Against flowapi 0.1.0'")
         add("slow-submit listing: requests per completed job (no target)" + at,
             f"{slow['req_per_job']:.2f}", None,
             f"GET job {slow['split_per_job']['per_job']:.2f}, listing "
@@ -297,11 +298,11 @@ def targets_table(results: dict[int, dict[str, dict[str, Any]]],
     if slow_wh:
         add("slow-submit webhook (every submit 5 s): p95 lag ≤ 2 s" + at,
             f"{slow_wh['lag']['p95']:.2f} s", slow_wh["lag"]["p95"] <= 2.0,
-            "issue 8 item 6: 0.1.0 measured ~78 s")
+            "issue 8 item 6; 0.1.0 on this harness: p95 80 s")
     if wh:
         add("webhook (trusted callbacks): 1.0 request per job, the submit only" + at,
             f"{wh['req_per_job']:.2f}", wh["req_per_job"] <= 1.0,
-            "issue 12 item 9 (0.1.0: 2.00)")
+            "issue 12 item 9; 0.1.0 on this harness: 2.02")
         add("webhook: p95 lag ≤ 0.2 s" + at, f"{wh['lag']['p95']:.2f} s",
             wh["lag"]["p95"] <= 0.2)
     if whv:
