@@ -465,9 +465,11 @@ skipped as `msgspec.Raw`).
 ## The watcher's own CPU per job, without HTTP
 
 `benchmarks/overhead.py`: the same workload (listing mode) on a stub session that answers
-instantly: scheduler heap, ripe set, worker pool, outcome queue, params validation and
-encoding, listing decode; the stub's own work is subtracted. Includes per-run costs (~150
-ticks of a ~4 s run), hence more per job at N=1,000.
+instantly: timer heap, ripe set, the read and submit worker pools, tracker, outcome queue,
+the journal (memory, or sqlite in a temporary directory), params validation and encoding,
+listing decode; the stub's own work is subtracted. Includes per-run costs (~150 ticks of a
+~4 s run), hence more per job at N=1,000. With sqlite the run is slower than the simulated
+jobs (time_scale 0.02: the journal's commits are the bottleneck), hence more listing ticks.
 
 {overhead_markdown(micro["overhead"])}
 
