@@ -49,6 +49,7 @@ from flowapi import (
     VideoParams,
 )
 from flowapi.testing import FakeAccount, FakeFlowServer, FaultRule, Faults, RecordedRequest
+from tests._virtual import virtual_stack
 
 pytestmark = pytest.mark.anyio
 
@@ -700,10 +701,17 @@ async def test_fatal_402_ends_the_batch_as_a_plain_error(account: FakeAccount,
 
 async def test_no_eligible_parks_the_session_too() -> None:
     """After no_eligible_account, even a submit that was already past the watcher's lane
-    check (an inline 503 retry, a request queued behind the limiter) is not sent."""
-    async with stack(accounts=[FakeAccount(email=A), FakeAccount(email=B)],
-                     faults=rules(FaultRule("unavailable", count=1),
-                                  FaultRule("no_eligible", count=1))) as (fake, flow):
+    check (an inline 503 retry, a request queued behind the limiter) is not sent.
+
+    On a virtual clock (issue 8 item 7): no simulated time passes between the two POSTs,
+    whatever the machine's load, so the 503's inline retry (≥ 5 s later) can never slip in
+    before the 429, and the cooldown is exactly the fake's 60 s."""
+    async with virtual_stack(
+            fake={"seed": 4, "accounts": [FakeAccount(email=A), FakeAccount(email=B)],
+                  "faults": rules(FaultRule("unavailable", count=1),
+                                  FaultRule("no_eligible", count=1))},
+            session={"retry": RetryPolicy(), "retry_budget": RetryBudget(capacity=1000)},
+    ) as (fake, flow, clock):
         retrying: list[BaseException] = []
 
         async def first() -> None:  # 503, then an inline retry ≥ 5 s later
@@ -719,9 +727,10 @@ async def test_no_eligible_parks_the_session_too() -> None:
             with pytest.raises(NoEligibleAccountError):
                 await flow.jobs.submit(VideoParams(prompt="second"))
         assert [r.status for r in posts(fake)] == [503, 429]  # the retry was not sent
+        assert posts(fake)[1].t == posts(fake)[0].t == clock.start  # no time passed
         (err,) = retrying
         assert isinstance(err, RateLimitError) and err.local
-        assert err.retry_at == pytest.approx(posts(fake)[1].t + 60, abs=5)
+        assert err.retry_at == posts(fake)[1].t + 60
 
 
 def test_a_cooldown_dated_in_the_past_parks_nothing() -> None:
