@@ -19,7 +19,8 @@ from flowapi.testing import AutojumpClock, FakeFlowServer
 
 
 @asynccontextmanager
-async def virtual_stack(*, fake: dict[str, Any] | None = None, session: dict[str, Any] | None = None,
+async def virtual_stack(*, fake: dict[str, Any] | None = None,
+                        session: dict[str, Any] | None = None,
                         ) -> AsyncIterator[tuple[FakeFlowServer, FlowSession, AutojumpClock]]:
     """``FakeFlowServer(clock=c, **fake)`` and ``FlowSession(clock=c, **session)``."""
     clock = AutojumpClock()

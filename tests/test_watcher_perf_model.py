@@ -26,12 +26,12 @@ from flowapi._lanes import Lanes
 from flowapi._outcomes import OutcomeQueue
 from flowapi._transport import Timeouts
 from flowapi.testing import FakeFlowServer, FaultRule, Faults
-from tests._virtual import virtual_stack
 from flowapi.types.jobs import Job
 from flowapi.watch import JobWatcher
 from flowapi.watch._entry import Entry as _Entry
 from flowapi.watch._sources import Listing as _Listing
 from flowapi.watch._sources import gone_from_listing as _gone
+from tests._virtual import virtual_stack
 
 pytestmark = pytest.mark.anyio
 
@@ -265,13 +265,12 @@ async def test_generation_time_learned_once_per_account() -> None:
             fake={"seed": 1},
             session={"retry": RetryPolicy(attempts=4, max_inline_wait=30.0),
                      "retry_budget": RetryBudget(capacity=1000)},
-    ) as (fake, flow, _clock):
-        async with flow.watch(max_in_flight=20, mode="poll") as watcher:
-            for i in range(20):
-                await watcher.submit(VideoParams(prompt=f"p{i}",
-                                                 model="veo-3.1-lite-low-priority"))
-            watcher.close()
-            outcomes = [o async for o in watcher]
+    ) as (fake, flow, _clock), flow.watch(max_in_flight=20, mode="poll") as watcher:
+        for i in range(20):
+            await watcher.submit(VideoParams(prompt=f"p{i}",
+                                             model="veo-3.1-lite-low-priority"))
+        watcher.close()
+        outcomes = [o async for o in watcher]
     assert all(isinstance(o, JobSucceeded) for o in outcomes)
     account_reads = [r for r in fake.requests if r.route == "GET accounts/{email}"]
     assert len(account_reads) == 1
