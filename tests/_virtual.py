@@ -20,10 +20,11 @@ from flowapi.testing import AutojumpClock, FakeFlowServer
 
 @asynccontextmanager
 async def virtual_stack(*, fake: dict[str, Any] | None = None,
-                        session: dict[str, Any] | None = None,
+                        session: dict[str, Any] | None = None, start: float | None = None,
                         ) -> AsyncIterator[tuple[FakeFlowServer, FlowSession, AutojumpClock]]:
-    """``FakeFlowServer(clock=c, **fake)`` and ``FlowSession(clock=c, **session)``."""
-    clock = AutojumpClock()
+    """``FakeFlowServer(clock=c, **fake)`` and ``FlowSession(clock=c, **session)`` on one
+    ``c = AutojumpClock(start=start)`` (default start: its fixed instant)."""
+    clock = AutojumpClock() if start is None else AutojumpClock(start=start)
     async with FakeFlowServer(clock=clock, **(fake or {})) as server, \
             aiohttp.ClientSession(trace_configs=[clock.trace_config()],
                                   cookie_jar=aiohttp.DummyCookieJar(), trust_env=False) as http, \
