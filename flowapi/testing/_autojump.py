@@ -21,12 +21,15 @@ Use one clock for the fake and the client::
 **The guarantee.** Time jumps (to the earliest sleeper's wake-up, waking every sleeper due
 then, in the order they went to sleep) only when *all* of these hold at once:
 
-1. no *hold* is active: a hold covers every request the fake is handling (its middleware,
-   from the handler's start until the response is built), every webhook the fake is
-   delivering, and — with :meth:`AutojumpClock.trace_config` on the client's
-   ``aiohttp.ClientSession`` — every client request from its start until the response
-   headers arrived; a task's hold is suspended while that task itself sleeps on this
-   clock (a handler that simulates 5 s of captcha solving waits on the clock);
+1. no *hold* is active and no request is on the wire. The fake holds the clock while it
+   serves an API or media request (from its handler's start until the response is built)
+   and while it delivers a webhook; a task's hold is suspended while that task itself
+   sleeps on this clock (a handler simulating 5 s of captcha solving waits on the clock).
+   With :meth:`AutojumpClock.trace_config` on the client's ``aiohttp.ClientSession``,
+   every client request counts from its start until its response headers arrived, and a
+   request counts as *on the wire* while more of them are pending than the fake is
+   serving (asleep or not): between the client's send and the handler's start, and
+   between the response's end and the client reading its headers;
 2. ``threshold`` real seconds passed with no use of the clock (``now``, ``time``,
    ``sleep``, a hold taken or released) and the timer that measured them was not late by
    more than ``threshold`` (a late timer means the process was starved or a step ran long:
