@@ -108,6 +108,7 @@ class AutojumpClock:
         self._now = start
         self._heap: list[_Sleeper] = []
         self._seq = 0
+        self._live = 0  # sleepers in the heap that are still waiting
         self._activity = 0
         self._holds: dict[asyncio.Task[object], int] = {}
         self._asleep: dict[asyncio.Task[object], int] = {}
@@ -142,6 +143,7 @@ class AutojumpClock:
         loop = self._bind()
         sleeper = _Sleeper(self._now + seconds, self._next_seq(), loop.create_future())
         heapq.heappush(self._heap, sleeper)
+        self._live += 1
         task = asyncio.current_task()
         if task is not None:
             self._asleep[task] = self._asleep.get(task, 0) + 1
@@ -154,8 +156,12 @@ class AutojumpClock:
                 self._asleep[task] -= 1
                 if not self._asleep[task]:
                     del self._asleep[task]
-            if not sleeper.future.done():
+            if not sleeper.future.done() or sleeper.future.cancelled():
                 sleeper.future.cancel()  # left in the heap; skipped when popped
+                self._live -= 1
+                if len(self._heap) > 64 and self._live < len(self._heap) // 2:
+                    self._heap = [s for s in self._heap if not s.future.done()]
+                    heapq.heapify(self._heap)
 
     # -- manual control -------------------------------------------------------------------
 
@@ -175,7 +181,7 @@ class AutojumpClock:
     @property
     def sleepers(self) -> int:
         """How many tasks are asleep on this clock now."""
-        return sum(1 for s in self._heap if not s.future.done())
+        return self._live
 
     @contextmanager
     def hold(self) -> Iterator[None]:
@@ -274,7 +280,7 @@ class AutojumpClock:
 
     def _rearm(self) -> None:
         self._timer = None
-        if self.sleepers:
+        if self._live:
             self._arm()
 
     def _quiet_for_threshold(self, activity: int, due: float) -> None:
@@ -313,7 +319,8 @@ class AutojumpClock:
             sleeper = heapq.heappop(self._heap)
             if not sleeper.future.done():
                 sleeper.future.set_result(None)
-        if self.sleepers:
+                self._live -= 1
+        if self._live:
             self._arm()
 
 
