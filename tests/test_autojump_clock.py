@@ -163,3 +163,34 @@ async def test_no_jump_while_a_traced_request_is_on_the_wire() -> None:
         await runner.cleanup()
     assert answered_at == [0.0]  # the sleeper could not make time move meanwhile
     assert clock.now() == 5.0
+
+
+async def test_a_cancelled_traced_request_does_not_stop_time() -> None:
+    clock = AutojumpClock(start=0.0, threshold=0.001)
+    arrived = asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:
+        arrived.set()
+        await asyncio.Event().wait()  # no answer, ever
+        raise AssertionError("unreachable")
+
+    app = web.Application()
+    app.router.add_get("/", never)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession(trace_configs=[clock.trace_config()]) as http:
+            async with anyio.create_task_group() as tg:
+                async def request() -> None:
+                    await http.get(f"http://127.0.0.1:{port}/")
+
+                tg.start_soon(request)
+                await arrived.wait()
+                tg.cancel_scope.cancel()  # the request is abandoned mid-flight
+            await clock.sleep(4.0)  # time moves again: no hold was left behind
+    finally:
+        await runner.cleanup()
+    assert clock.now() == 4.0

@@ -112,7 +112,7 @@ class AutojumpClock:
         self._activity = 0
         self._holds: dict[asyncio.Task[object], int] = {}
         self._asleep: dict[asyncio.Task[object], int] = {}
-        self._wire = 0  # client requests traced by trace_config() and not answered yet
+        self._wire: dict[asyncio.Task[object], int] = {}  # traced requests not answered yet
         self._serving = 0  # API requests the fake is serving (asleep or not)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -219,16 +219,23 @@ class AutojumpClock:
 
         async def started(session: aiohttp.ClientSession, ctx: SimpleNamespace,
                           params: object) -> None:
-            self._activity += 1
-            self._wire += 1
-            ctx.autojump_pending = True
+            task = asyncio.current_task()
+            if task is not None:
+                self._activity += 1
+                self._wire[task] = self._wire.get(task, 0) + 1
+                ctx.autojump_task = task
 
         async def ended(session: aiohttp.ClientSession, ctx: SimpleNamespace,
                         params: object) -> None:
-            if getattr(ctx, "autojump_pending", False):
-                ctx.autojump_pending = False
+            task = getattr(ctx, "autojump_task", None)
+            if task is not None:
+                ctx.autojump_task = None
                 self._activity += 1
-                self._wire -= 1
+                left = self._wire.get(task, 0) - 1
+                if left > 0:
+                    self._wire[task] = left
+                else:
+                    self._wire.pop(task, None)
 
         config.on_request_start.append(started)
         config.on_request_end.append(ended)
@@ -263,7 +270,9 @@ class AutojumpClock:
             self._holds.pop(task, None)
 
     def _held(self) -> bool:
-        if self._wire > self._serving:  # a traced request is between client and fake
+        for task in [t for t in self._wire if t.done()]:
+            del self._wire[task]  # ended without its trace event (cancelled twice)
+        if sum(self._wire.values()) > self._serving:  # a request between client and fake
             return True
         for task in list(self._holds):
             if task.done():  # a task that ended inside a hold (cancelled) holds nothing
