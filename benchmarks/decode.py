@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowapi._watcher import _Listing
+from flowapi.watch._sources import Listing as _Listing
 from flowapi.types._base import decode
 from flowapi.types.jobs import Job, JobsStats
 
