@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowapi.watch._sources import Listing as _Listing
 from flowapi.types._base import decode
 from flowapi.types.jobs import Job, JobsStats
+from flowapi.watch._sources import Listing as _Listing
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "spec"
 
