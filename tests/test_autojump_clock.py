@@ -194,3 +194,21 @@ async def test_a_cancelled_traced_request_does_not_stop_time() -> None:
     finally:
         await runner.cleanup()
     assert clock.now() == 4.0
+
+
+async def test_the_fake_runs_on_the_clock_the_session_shares() -> None:
+    from flowapi import VideoParams
+    from tests._virtual import virtual_stack
+
+    async with virtual_stack(fake={"seed": 3}) as (fake, flow, clock):
+        assert fake.clock is clock
+        job = await flow.jobs.submit(VideoParams(prompt="p"))
+        created = fake.jobs[job.jobid]
+        assert created.created_at == clock.start  # nothing moved time yet
+        await clock.sleep(created.finished_at - clock.now())
+        assert fake.jobs[job.jobid].status == created.outcome  # due exactly now
+        state = fake.state()["clock"]
+        assert state["virtual"] is True and state["now"] == created.finished_at
+        async with aiohttp.ClientSession() as http:  # a virtual clock cannot be followed
+            async with http.get(fake.base_url.split("/v1/")[0] + "/_fake/clock") as resp:
+                assert resp.status == 404

@@ -53,6 +53,9 @@ client's send and the fake's handler. (c) Other event loops and processes do not
 the clock. (d) Check 3 uses a private attribute of asyncio's own loops; on another loop
 implementation (uvloop) only checks 1–2 apply. (e) A task that never sleeps on the clock
 (``while True: await anyio.sleep(0)``) keeps time standing still forever — by design.
+(f) Since no time passes while anything runs, events that follow each other causally in
+one instant share a timestamp: "later" in an assertion means a later simulated instant,
+i.e. after some task slept on the clock.
 """
 
 from __future__ import annotations
