@@ -52,7 +52,9 @@ class Entry:
 
     ``seq`` increases on every (re)scheduling: a queued work item or timer carrying an
     older ``seq`` is stale and skipped. ``reading`` makes reads single-flight;
-    ``reread`` asks for one more read after the one on the wire (a callback came).
+    ``reread`` asks for one more read after the one on the wire (a callback came);
+    ``early_callback``: a callback came while the jobid was still being journaled (the job
+    is read as soon as it is watched).
     """
 
     key: str
@@ -79,6 +81,7 @@ class Entry:
     read_errors: int = 0
     reading: bool = False
     reread: bool = False
+    early_callback: bool = False
     seq: int = 0
 
     def move(self, phase: Phase) -> Phase:

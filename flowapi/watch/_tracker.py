@@ -115,8 +115,11 @@ class Tracker:
         self._slots.release()
 
     def add(self, entry: Entry) -> None:
-        """Start tracking ``entry`` (its slot is taken)."""
+        """Start tracking ``entry`` (its slot is taken), with the markers its earlier
+        attempts carried (a callback may bring one)."""
         self.entries[entry.key] = entry
+        for marker in entry.markers:
+            self.by_marker[marker] = entry
         self._count(None, entry.phase)
 
     @property

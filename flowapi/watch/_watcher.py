@@ -141,7 +141,7 @@ class JobWatcher(Generic[TagT]):
             one request per job in webhook mode).
         backstop_after: multiple of a job's expected time after which a job nothing read
             gets a backstop read (default 3; then every ``max(60 s, expected)`` without a
-            read).
+            read; in webhook mode never before twice the resync interval).
         max_credits: a budget in Flow credits: each attempt (resubmissions included) is
             priced with :func:`~flowapi.estimate_credits` before it is sent, and a submit
             that would pass the budget is not sent — its outcome is ``JobFailed`` with
@@ -223,10 +223,12 @@ class JobWatcher(Generic[TagT]):
         self._reader.listener = self._source
         self._tracker.on_done.append(self._source.forget)
         expected_floor = 60.0
+        # webhook mode: callbacks, then the resync, come first; the backstop is the last net
+        resync_floor = 2 * self.listing_interval if mode == "webhook" else 0.0
         self._backstop = Backstop(
             self._timers, self._clock, self._reader, self._tracker,
-            first=lambda e: max(expected_floor, backstop_after * e.expected),
-            interval=lambda e: max(expected_floor, e.expected))
+            first=lambda e: max(expected_floor, resync_floor, backstop_after * e.expected),
+            interval=lambda e: max(expected_floor, resync_floor, e.expected))
         self._occurrences: dict[str, int] = {}
         self._keys: set[str] = set()
         self._known_jobids: set[str] = set()  # accepted in this watcher or journaled
@@ -510,7 +512,8 @@ class JobWatcher(Generic[TagT]):
     def _accepted(self, entry: Entry, job: Job | None, *, check_now: bool = False) -> None:
         """A jobid is journaled for ``entry``: start watching it (at once when the record
         that came with it is already finished, e.g. a callback found it)."""
-        check_now = check_now or (job is not None and job.is_finished)
+        check_now = check_now or entry.early_callback or (job is not None and job.is_finished)
+        entry.early_callback = False
         assert entry.jobid is not None
         jobid = entry.jobid
         self._known_jobids.add(jobid)
@@ -547,7 +550,7 @@ class JobWatcher(Generic[TagT]):
 
     async def _job_finished(self, entry: Entry, job: Job, jobid: str) -> None:
         """A read (or a trusted callback) of ``jobid`` found the job finished."""
-        if not self._tracker.current(entry, jobid):
+        if entry.phase is not Phase.RUNNING or not self._tracker.current(entry, jobid):
             return
         entry.job = job
         if job.status == "completed":
@@ -603,6 +606,9 @@ class JobWatcher(Generic[TagT]):
         if entry is None:
             return self._unclaimed(jobid, job)
         if isinstance(job, Job) and not job.is_finished:
+            return True
+        if entry.phase is not Phase.RUNNING:  # its jobid is being journaled right now
+            entry.early_callback = True
             return True
         self.stats.notified += 1
         if (isinstance(job, Job) and not self.verify_callbacks and is_complete_record(job)
