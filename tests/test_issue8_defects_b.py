@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -137,22 +138,29 @@ class SameJobidFake(FakeFlowServer):
 
 # -- 10 ----------------------------------------------------------------------------------
 
-async def test_defect10_finished_job_the_listing_keeps_showing_is_still_read() -> None:
+@pytest.mark.parametrize("mode", ["listing", "webhook"])
+async def test_defect10_finished_job_the_listing_keeps_showing_is_still_read(
+        mode: str) -> None:
     """Defect 10: in listing mode, a finished job that ``GET jobs?options=executing`` keeps
     showing as executing was never read (0.1.0: its submission never gets an outcome).
-    Now every job in flight has a backstop read, so each key still gets its outcome."""
+    Now every job in flight has a backstop read, so each key still gets its outcome — also
+    in webhook mode when the callbacks are lost (the resync reads the same listing)."""
     fake = StaleListingFake(time_scale=TIME_SCALE, seed=10)
+    with socket.socket() as sock:  # a loopback port nobody listens on: callbacks are lost
+        sock.bind(("127.0.0.1", 0))
+        lost = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks/secret"
+    watch: dict[str, Any] = {"webhook_url": lost} if mode == "webhook" else {}
     async with stack(fake) as (_, flow):
         with anyio.fail_after(HANG):
-            async with flow.watch(max_in_flight=8, mode="listing") as watcher:
-                for i in range(3):
+            async with flow.watch(max_in_flight=8, mode=mode,  # type: ignore[arg-type]
+                                  **watch) as watcher:
+                for i in range(6):  # several ripe at once: the listing is consulted
                     await watcher.submit(VideoParams(prompt=f"stale listing {i}"), key=f"k{i}")
                 watcher.close()
                 outcomes = await drain(watcher)
-        by_key = once_each(outcomes, ["k0", "k1", "k2"])
+        by_key = once_each(outcomes, [f"k{i}" for i in range(6)])
         assert all(isinstance(o, JobSucceeded) for o in by_key.values()), outcomes
         assert {o.jobid for o in outcomes} == set(fake.jobs)
-        last_finish = max(j.finished_at for j in fake.jobs.values())
         # the anomaly was exercised: listings showed the finished jobs as executing
         assert any(r.route == "GET jobs" and r.query.get("options") == "executing"
                    and r.t > min(j.finished_at for j in fake.jobs.values())
@@ -161,7 +169,6 @@ async def test_defect10_finished_job_the_listing_keeps_showing_is_still_read() -
         for jobid in fake.jobs:
             assert any(r.route == "GET jobs/{jobid}" and jobid in r.path
                        and r.t >= fake.jobs[jobid].finished_at for r in fake.requests)
-        assert last_finish > 0
 
 
 # -- 11 ----------------------------------------------------------------------------------
@@ -187,12 +194,16 @@ async def test_defect11_empty_email_submit_is_woken_after_the_lane_probe() -> No
 
 # -- 12 ----------------------------------------------------------------------------------
 
-async def test_defect12_jobid_returned_twice_drops_no_submission() -> None:
+@pytest.mark.parametrize("when", ["running", "finished"])
+async def test_defect12_jobid_returned_twice_drops_no_submission(when: str) -> None:
     """Defect 12: a jobid the server returned for two submissions silently dropped one of
     them (0.1.0: the second overwrote the first's mapping; one key never got an outcome).
     Now the first keeps the job and succeeds; the second gets a ``JobFailed`` *in doubt*
-    (its own job may exist) naming the jobid, and is not resubmitted."""
-    fake = SameJobidFake(time_scale=TIME_SCALE, seed=12)
+    (its own job may exist) naming the jobid, and is not resubmitted — whether the first
+    job is still running when the second answer arrives, or already finished (its key
+    done: only the journal still knows the jobid)."""
+    slow = "slow{delay=400;after=1;count=1}@POST videos" if when == "finished" else None
+    fake = SameJobidFake(time_scale=TIME_SCALE, seed=12, faults=slow)
     async with stack(fake) as (_, flow):
         with anyio.fail_after(HANG):
             async with flow.watch(max_in_flight=4, mode="poll") as watcher:
@@ -212,6 +223,9 @@ async def test_defect12_jobid_returned_twice_drops_no_submission() -> None:
         assert bad.category == flowapi.FailureCategory.IN_DOUBT
         assert jobid in str(bad.error)
         assert len(posts(fake)) == 2  # the doubtful one is not resubmitted
+        second_answer = posts(fake)[1].finished_t
+        assert second_answer is not None
+        assert (fake.jobs[jobid].finished_at < second_answer) == (when == "finished")
 
 
 # -- 13 ----------------------------------------------------------------------------------
