@@ -199,3 +199,80 @@ async def test_callbacks_ticks_resubmits_and_early_exit(seed: int, tmp_path: Pat
             else:
                 assert isinstance(final, JobFailed) and jobs[-1].outcome == "failed"
         assert set(per_key) == all_keys  # every key got a job in the end
+
+
+# -- deterministic reproductions of what the stress found with reset_after_create faults --
+
+@pytest.mark.xfail(strict=True, raises=flowapi.journal.IllegalTransition, reason=(
+    "bug: flowapi/watch/_submitter.py Submitter.adopt_found: two callbacks carrying the "
+    "marker of a submit being reconciled (a duplicate webhook delivery) each spawn "
+    "adopt_found; both pass the `entry.phase is Phase.RECONCILING` check before the first "
+    "`journal.update(Accepted)` returns (sqlite journal: the write runs off the loop), so "
+    "the second raises IllegalTransition ('Accepted is not allowed in state accepted') and "
+    "the watcher dies with it as a fatal error"))
+async def test_duplicate_callback_for_a_submit_in_doubt_is_adopted_once(
+        tmp_path: Path) -> None:
+    """A submit whose connection broke after the job was created (in doubt) is being
+    reconciled (its listing read is slow) when the job's callback arrives twice (the API
+    may deliver a callback more than once): the job is adopted once, the key gets one
+    outcome, and nothing escapes."""
+    fake = FakeFlowServer(time_scale=TIME_SCALE, seed=3,
+                          faults="reset_after_create{count=1}@POST videos, "
+                                 "slow{delay=500}@GET jobs")
+    async with fake, FlowSession(fake.token, base_url=fake.base_url,
+                                 clock=fake.clock) as flow:
+        with anyio.fail_after(HANG):
+            async with flow.watch(mode="poll", journal=str(tmp_path / "j.sqlite")) as watcher:
+                await watcher.submit(VideoParams(prompt="twice"), key="k")
+                while watcher.stats.states.get("reconciling", 0) == 0:
+                    await anyio.sleep(0)
+                (jobid,) = fake.jobs
+                record = await flow.jobs.get(jobid)  # what the callback carries
+                assert watcher.notify(record) and watcher.notify(record)
+                watcher.close()
+                outcomes = [o async for o in watcher]
+        (outcome,) = outcomes
+        assert isinstance(outcome, JobSucceeded) and outcome.jobid == jobid
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "bug: flowapi/watch/_reconcile.py find_by_markers (called by Submitter._reconcile with "
+    "entry.markers) matches a job carrying ANY of the key's markers, including the marker "
+    "of an earlier attempt whose job was already accepted and ended moderated; a kept "
+    "callback of that earlier job (JobWatcher._unclaimed keeps it in the resumed run) is "
+    "found first, so the in-doubt resubmission's own job (completed, paid) is abandoned "
+    "and the key is reported moderated with the earlier jobid"))
+async def test_in_doubt_resubmission_is_not_resolved_by_an_earlier_attempts_job() -> None:
+    """Attempt 1 is moderated; its resubmission (``resubmit_moderated=1``) is in doubt (the
+    connection broke after job B was created) and the run cannot find it (the listing
+    fails). The next run on the same journal receives a late callback for attempt 1's job
+    A, then resumes the key: it must find B (B carries attempt 2's marker) and yield B's
+    outcome — never adopt A again, which leaves B, a paid job, abandoned."""
+    journal = flowapi.MemoryJournal()
+    fake = FakeFlowServer(time_scale=TIME_SCALE, seed=3, faults=(
+        "moderation{count=1}@POST videos, reset_after_create{after=1;count=1}@POST videos, "
+        "poll_500@GET jobs"))
+    async with fake, FlowSession(fake.token, base_url=fake.base_url,
+                                 clock=fake.clock) as flow:
+        with anyio.fail_after(HANG):
+            async with flow.watch(mode="poll", journal=journal,
+                                  resubmit_moderated=1) as watcher:
+                await watcher.submit(VideoParams(prompt="late"), key="k")
+                watcher.close()
+                (first,) = [o async for o in watcher]
+        assert isinstance(first, JobFailed)
+        assert first.category is flowapi.FailureCategory.IN_DOUBT
+        a, b = (fake.jobs[j] for j in fake.jobs)
+        assert a.outcome == "failed" and b.connection_reset_after_create
+        fake.set_faults(None)
+        late = await flow.jobs.get(a.jobid)  # attempt 1's callback, delivered late
+        with anyio.fail_after(HANG):
+            async with flow.watch(mode="poll", journal=journal,
+                                  resubmit_moderated=1) as watcher:
+                watcher.notify(late)
+                await watcher.submit(VideoParams(prompt="late"), key="k")
+                watcher.close()
+                (second,) = [o async for o in watcher]
+        assert second.jobid == b.jobid, (second, a.jobid, b.jobid)
+        assert isinstance(second, JobSucceeded) and b.outcome == "completed"
+        assert len(fake.jobs) == 2
