@@ -349,7 +349,7 @@ async def test_defect15_402_mid_batch_records_the_wire_and_sends_nothing_more(
     path = tmp_path / "journal.sqlite"
     fake = FakeFlowServer(time_scale=TIME_SCALE, seed=15,
                           accounts=[FakeAccount(email=email, credits=20)],  # two fast jobs
-                          faults="slow{delay=300;after=1;count=1}@POST videos")
+                          faults="slow{delay=1000;after=1;count=1}@POST videos")
     async def until_402(fake: FakeFlowServer, flow: FlowSession) -> None:
         # two submit workers: one busy with the slow submit, one meets the 402; the
         # submits behind them are waiting when the 402 arrives
@@ -360,7 +360,7 @@ async def test_defect15_402_mid_batch_records_the_wire_and_sends_nothing_more(
                 await anyio.sleep(0)  # the lane's probe answered: the lane is open
             await watcher.submit(VideoParams(prompt="p1"), key="k1")  # slow, paid
             while len(fake.jobs) < 2:
-                await anyio.sleep(0)  # k1's job exists; its 201 is 300 s away
+                await anyio.sleep(0)  # k1's job exists; its 201 is 1000 s away
             for i in (2, 3, 4):
                 await watcher.submit(VideoParams(prompt=f"p{i}"), key=f"k{i}")
             watcher.close()
@@ -372,7 +372,9 @@ async def test_defect15_402_mid_batch_records_the_wire_and_sends_nothing_more(
         refused = [r for r in posts(fake) if r.status == 402]
         assert len(refused) == 1, [(r.status, r.t) for r in posts(fake)]
         t402 = refused[0].finished_t
-        assert t402 is not None
+        on_the_wire = [r for r in posts(fake) if r.fault == "slow"]
+        assert t402 is not None and len(on_the_wire) == 1
+        assert on_the_wire[0].t < t402 < (on_the_wire[0].finished_t or 0)  # the setting
         assert [r for r in posts(fake) if r.t > t402] == []  # nothing sent after the 402
         assert len(posts(fake)) == 3
         journal = flowapi.SqliteJournal(path)
