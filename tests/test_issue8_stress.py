@@ -16,10 +16,17 @@ every key to the end. Checked:
   that exist; every job the fake created carries a marker of exactly one row;
 * nothing was paid twice: a key has at most ``1 + resubmit_moderated`` jobs, all but its
   last ended moderated, and its row names its last job.
+
+The journal is a :class:`~flowapi.MemoryJournal`; the same runs on a
+:class:`~flowapi.SqliteJournal` are skipped until the race its off-loop writes open is
+fixed (see ``SQLITE_STRESS``). With ``reset_after_create`` faults added (submits in doubt,
+reconciled while callbacks arrive) the stress found two more bugs; their deterministic
+reproductions follow the stress test, marked ``xfail``.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -141,15 +148,24 @@ async def check_journal(fake: FakeFlowServer, journal: flowapi.Journal) -> None:
         assert marker_of(job) in owners, f"job {jobid} carries no row's marker"
 
 
+SQLITE_STRESS = pytest.mark.skipif(not os.environ.get("FLOWAPI_STRESS_SQLITE"), reason=(
+    "the sqlite journal's off-loop writes open the race of "
+    "test_callback_arriving_while_the_jobid_is_being_journaled (a watcher bug): with it, "
+    "about 1 run in 50 fails; set FLOWAPI_STRESS_SQLITE=1 to run these once it is fixed"))
+
+
+@pytest.mark.parametrize("journal_kind", ["memory", pytest.param("sqlite",
+                                                                  marks=SQLITE_STRESS)])
 @pytest.mark.parametrize("seed", range(8))
-async def test_callbacks_ticks_resubmits_and_early_exit(seed: int, tmp_path: Path) -> None:
+async def test_callbacks_ticks_resubmits_and_early_exit(seed: int, journal_kind: str,
+                                                        tmp_path: Path) -> None:
     rng = random.Random(seed)
     mode = "poll" if seed % 4 == 3 else "listing"
     exit_style = EXITS[seed % len(EXITS)]
     exit_after = rng.randint(1, KEYS - 1)
     max_in_flight = rng.choice([3, 6, 12, KEYS])
-    journal: flowapi.Journal = (flowapi.SqliteJournal(tmp_path / "j.sqlite") if seed % 2
-                                else flowapi.MemoryJournal())
+    journal: flowapi.Journal = (flowapi.SqliteJournal(tmp_path / "j.sqlite")
+                                if journal_kind == "sqlite" else flowapi.MemoryJournal())
     all_keys = {f"k{i}" for i in range(KEYS)}
     async with stack(seed) as (fake, flow):
         first: list[Outcome] = []
@@ -276,3 +292,68 @@ async def test_in_doubt_resubmission_is_not_resolved_by_an_earlier_attempts_job(
         assert second.jobid == b.jobid, (second, a.jobid, b.jobid)
         assert isinstance(second, JobSucceeded) and b.outcome == "completed"
         assert len(fake.jobs) == 2
+
+
+@pytest.mark.xfail(strict=True, raises=flowapi.journal.IllegalTransition, reason=(
+    "bug: flowapi/watch/_submitter.py Submitter._accept binds the jobid in the tracker "
+    "(tracker.bind_jobid) before journal.update(Accepted) returns; a finished record for "
+    "that jobid arriving meanwhile (JobWatcher.notify trusts a complete callback and spawns "
+    "_job_finished; current(entry, jobid) is already true) records the outcome on a row "
+    "still 'submitting' (IllegalTransition 'success without a job', fatal) — or, for a "
+    "moderated job, resubmits/fails the entry so that _accept then hits 'illegal watcher "
+    "move done -> running' or `assert entry.jobid is not None` in JobWatcher._accepted. "
+    "Seen intermittently in the stress test with the sqlite journal (a durable commit "
+    "slower than a fast-failing job)"))
+async def test_callback_arriving_while_the_jobid_is_being_journaled() -> None:
+    """The journal's write of a new jobid is slow (an fsync, a file another program keeps
+    locked); the job is fast and its complete callback arrives before that write returns.
+    The key still gets exactly one outcome and the watcher goes on."""
+
+    class SlowAccepted(flowapi.MemoryJournal):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writing = anyio.Event()
+            self.disk = anyio.Event()
+
+        async def update(self, key: str, event: flowapi.journal.Event) -> flowapi.Submission:
+            if isinstance(event, flowapi.journal.Accepted):
+                self.writing.set()
+                await self.disk.wait()
+            return await super().update(key, event)
+
+    journal = SlowAccepted()
+    async with FakeFlowServer(time_scale=TIME_SCALE, seed=3) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow:
+
+        watchers: list[flowapi.JobWatcher] = []
+
+        async def callback_then_disk() -> None:
+            try:
+                await journal.writing.wait()
+                (jobid,) = fake.jobs
+                await fake.clock.sleep(fake.jobs[jobid].finished_at - fake.clock.time() + 1)
+                record = await flow.jobs.get(jobid)  # complete: what the callback carries
+                assert record.status == "completed"
+                watchers[0].notify(record)
+                for _ in range(50):
+                    await anyio.sleep(0)
+            finally:
+                journal.disk.set()  # the slow write returns
+
+        failure: Exception | None = None
+        outcomes: list[Outcome] = []
+        with anyio.fail_after(HANG):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(callback_then_disk)
+                try:
+                    async with flow.watch(mode="poll", journal=journal) as watcher:
+                        watchers.append(watcher)
+                        await watcher.submit(VideoParams(prompt="fast"), key="k")
+                        watcher.close()
+                        outcomes = [o async for o in watcher]
+                except Exception as exc:  # the watcher's fatal error, raised plain
+                    failure = exc
+        if failure is not None:
+            raise failure
+        (outcome,) = outcomes
+        assert isinstance(outcome, JobSucceeded) and outcome.jobid in fake.jobs
