@@ -22,6 +22,7 @@
     ├── JobError ── JobFailedError .job .reason
     │            └── JobTimeoutError(…, TimeoutError)
     ├── RecordedFailureError .category .jobid   an earlier run's failure, from the journal
+    ├── CreditBudgetError .max_credits .needed   a submit would pass max_credits (not sent)
     └── DownloadError .url .status .retryable   a media download failed
 
 Every message says what happened and what to do next. No message, repr or attribute
@@ -52,6 +53,7 @@ __all__ = [
     "CaptchaRejectedError",
     "CaptchaServiceError",
     "ContentPolicyError",
+    "CreditBudgetError",
     "DownloadError",
     "FlowError",
     "InvalidParamsError",
@@ -513,6 +515,22 @@ class RecordedFailureError(FlowError):
         self.category = category
         self.jobid = jobid
         self.recorded = recorded
+
+
+class CreditBudgetError(FlowError):
+    """Submitting would pass the ``max_credits`` budget (``flow.watch(max_credits=…)``,
+    ``flowapi batch --max-credits``); nothing was sent.
+
+    Attributes:
+        max_credits: the budget, in Flow credits.
+        needed: credits already committed plus this submit's estimate (``None`` when the
+            submit cannot be priced: an unknown model cannot be held to a budget).
+    """
+
+    def __init__(self, message: str, *, max_credits: float, needed: float | None) -> None:
+        super().__init__(message)
+        self.max_credits = max_credits
+        self.needed = needed
 
 
 _STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {

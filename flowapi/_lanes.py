@@ -83,12 +83,16 @@ class Lanes:
             ``retry_at``.
         on_change: called after a lane is parked (e.g. to persist :meth:`snapshot` in a
             journal so a restarted process keeps honouring the cooldowns).
+        on_leave: called with a lane's email (``None``: load-balanced) after each
+            :meth:`leave`, so every submitter sharing these lanes wakes the submissions it
+            holds back for that lane (:meth:`try_enter` said no).
     """
 
     default_cooldown: float = 60.0
     request_cooldown: float = 30.0
     lb_retry_delay: float = 5.0
     on_change: Callable[[], None] | None = field(default=None, repr=False)
+    on_leave: list[Callable[[str | None], None]] = field(default_factory=list, repr=False)
     _parked: dict[tuple[str, str], Park] = field(default_factory=dict)
     _dead: dict[str, str] = field(default_factory=dict)
     _open: set[str] = field(default_factory=set)
@@ -121,6 +125,8 @@ class Lanes:
             self._open.add(key)
             if key == ANY:
                 self._lb_strikes = 0
+        for wake in list(self.on_leave):
+            wake(email or None)
 
     # -- parking ---------------------------------------------------------------------
 

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias
 
 import anyio
+from typing_extensions import TypeVar
 
 from flowapi._errors import FlowError
 
 if TYPE_CHECKING:
     from flowapi.journal import FailureCategory
+    from flowapi.resources.jobs import SubmitParams
     from flowapi.types.jobs import Job
+
+TagT = TypeVar("TagT", default=Any)
+"""The type of the ``tag=`` values of a :class:`~flowapi.JobWatcher` (``JobWatcher[str]``
+yields ``JobSucceeded[str]`` / ``JobFailed[str]``); ``Any`` when not given."""
 
 __all__ = ["JobFailed", "JobSucceeded", "Outcome", "OutcomeQueue"]
 
 
 @dataclass(frozen=True, slots=True)
-class JobSucceeded:
+class JobSucceeded(Generic[TagT]):
     """A job completed.
 
     Attributes:
@@ -33,8 +39,8 @@ class JobSucceeded:
 
     job: Job
     key: str
-    tag: Any = None
-    params: Any = None
+    tag: TagT | None = None
+    params: SubmitParams | None = None
     attempts: int = 1
     resumed: bool = False
 
@@ -45,7 +51,7 @@ class JobSucceeded:
 
 
 @dataclass(frozen=True, slots=True)
-class JobFailed:
+class JobFailed(Generic[TagT]):
     """A job (or its submission) failed; the error says why and what to do.
 
     Attributes:
@@ -69,8 +75,8 @@ class JobFailed:
 
     error: FlowError
     key: str
-    tag: Any = None
-    params: Any = None
+    tag: TagT | None = None
+    params: SubmitParams | None = None
     jobid: str | None = None
     job: Job | None = None
     attempts: int = 1
@@ -78,7 +84,7 @@ class JobFailed:
     resumed: bool = False
 
 
-Outcome: TypeAlias = JobSucceeded | JobFailed
+Outcome: TypeAlias = JobSucceeded[TagT] | JobFailed[TagT]
 """What :class:`~flowapi.JobWatcher` yields."""
 
 
@@ -94,11 +100,11 @@ class OutcomeQueue:
     __slots__ = ("_closed", "_items", "_waiter")
 
     def __init__(self) -> None:
-        self._items: deque[Outcome] = deque()
+        self._items: deque[Outcome[Any]] = deque()
         self._waiter: anyio.Event | None = None
         self._closed = False
 
-    def put(self, outcome: Outcome) -> None:
+    def put(self, outcome: Outcome[Any]) -> None:
         """Buffer ``outcome`` and wake a waiting consumer."""
         self._items.append(outcome)
         self._wake()
@@ -114,7 +120,7 @@ class OutcomeQueue:
             self._waiter = None
             waiter.set()
 
-    async def get(self) -> Outcome:
+    async def get(self) -> Outcome[Any]:
         """The next outcome (buffered ones first).
 
         Raises:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection
 
     from flowapi.journal import FailureCategory, Journal
+    from flowapi.types.accounts import Account
     from flowapi.watch import JobWatcher, WatchMode
 
 __all__ = ["BASE_URL_ENV", "DEFAULT_BASE_URL", "FlowSession"]
@@ -259,7 +260,8 @@ class FlowSession:
               webhook_url: str | None = None, learn_generation_times: bool = True,
               retry_failed: Collection[FailureCategory | str] = (),
               resubmit_in_doubt: bool = False, verify_callbacks: bool = False,
-              ) -> JobWatcher:
+              max_credits: float | None = None, credit_account: Account | None = None,
+              ) -> JobWatcher[Any]:
         """A :class:`~flowapi.JobWatcher` on this session (use with ``async with``).
 
         ``journal`` may be a :class:`~flowapi.journal.Journal` (you open and close it), a
@@ -276,4 +278,5 @@ class FlowSession:
                           webhook_url=webhook_url,
                           learn_generation_times=learn_generation_times,
                           retry_failed=retry_failed, resubmit_in_doubt=resubmit_in_doubt,
-                          verify_callbacks=verify_callbacks)
+                          verify_callbacks=verify_callbacks, max_credits=max_credits,
+                          credit_account=credit_account)

@@ -303,7 +303,6 @@ async def test_batch_reports_a_bad_media_url_and_carries_on(tmp_path: Path) -> N
             def finished(self, result: Any) -> None:
                 seen.append(result.status)
             def notice(self, text: str) -> None: ...
-
             def watching(self, watcher: Any) -> None: ...
 
         runner = BatchRunner(flow, specs, BatchOptions(out_dir=tmp_path / "out"), Sink())
@@ -312,10 +311,11 @@ async def test_batch_reports_a_bad_media_url_and_carries_on(tmp_path: Path) -> N
             "jobid": "j99v-u1-email:../../etc-bot:google-flow", "status": "completed",
             "response": {"media": [{"videoUrl": "file:///etc/passwd",
                                     "thumbnailUrl": "https://../../x"}]}}))
+        await runner.journal.open()
         async with anyio.create_task_group() as tg:
             tg.start_soon(runner._download, specs[0], good, False)
             tg.start_soon(runner._download, specs[1], evil, False)
-        runner.journal.close()
+        await runner.journal.close()
         results = {r.spec.index: r for r in runner.results.values()}
         assert results[1].status == "succeeded"
         assert results[2].status == "failed"

@@ -56,6 +56,14 @@ async def main(flow: flowapi.FlowSession) -> None:
     await flow.media.download(job, "x.mp4")  # 11: a Job is not a MediaItem
     await flow.media.download(job.media[0], "x.mp4")
     await flow.videos.create(prompt="x", aspect_ratio="portrait", count=2)
+    watcher: flowapi.JobWatcher[int] = flow.watch()
+    async with watcher:
+        await watcher.submit(flowapi.VideoParams(prompt="x"), tag="row 1")  # 16: tags are int
+        await watcher.submit(flowapi.ImageParams(prompt="x"), tag=1)  # 17: not a job
+        await watcher.submit(flowapi.VideoParams(prompt="x"), tag=2)
+        async for outcome in watcher:
+            row: int | None = outcome.tag
+            name: str = outcome.tag  # 21: an int, not a str
 '''
 
 
@@ -68,4 +76,4 @@ def test_a_users_mypy_catches_mistakes(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     errors = sorted({int(line.split(":")[1]) for line in result.stdout.splitlines()
                      if ": error:" in line})
-    assert errors == [6, 7, 8, 9, 11], result.stdout
+    assert errors == [6, 7, 8, 9, 11, 16, 17, 21], result.stdout

@@ -155,7 +155,7 @@ class _StubJobs:
         finally:
             self.in_flight -= 1
 
-    async def submit(self, params: Any) -> Job:
+    async def submit(self, params: Any, **_: Any) -> Job:
         await self._call()
         jobid = f"j{len(self.finish):09d}v-u1-email:stub@example.com-bot:google-flow"
         self.finish[jobid] = self.clock.now() + self.rng.uniform(50.0, 120.0)

@@ -35,13 +35,16 @@ from typing import Protocol
 import anyio
 from anyio.abc import TaskGroup
 
-from flowapi._errors import APIConnectionError, FlowError, InvalidParamsError
+from flowapi._errors import APIConnectionError, CreditBudgetError, FlowError, InvalidParamsError
 from flowapi._files import safe_filename
 from flowapi._outcomes import JobFailed, JobSucceeded
+from flowapi._retry import backoff_delay
 from flowapi._session import FlowSession
 from flowapi.cli._prompts import PromptSpec
+from flowapi.cli._uploads import upload_files
 from flowapi.journal import FailureCategory, SqliteJournal, Submission, SubmissionState
 from flowapi.resources.media import DownloadError
+from flowapi.types.accounts import Account
 from flowapi.types.jobs import Job
 from flowapi.types.videos import VideoParams
 from flowapi.watch import JobWatcher, WatchMode
@@ -83,6 +86,11 @@ class BatchOptions:
             see ``resubmit_in_doubt``.
         resubmit_in_doubt: submit again prompts whose earlier submit is in doubt and was
             not found by its markers — **a job may exist: this may pay twice**.
+        max_credits: a budget in Flow credits for what this run submits: the run refuses to
+            start (:class:`~flowapi.CreditBudgetError`, nothing uploaded or sent) when the
+            prompts it would submit could cost more, and stops submitting once reached
+            (resubmissions count). Prompts finished or running from an earlier run cost
+            nothing. Default ``None``.
     """
 
     out_dir: Path
@@ -95,6 +103,7 @@ class BatchOptions:
     resubmit_moderated: int = 0
     retry_failed: Collection[FailureCategory] = ()
     resubmit_in_doubt: bool = False
+    max_credits: float | None = None
 
 
 @dataclass(slots=True)
@@ -109,6 +118,8 @@ class BatchResult:
         error: the failure message.
         category: the failure category (``moderated``, ``in_doubt``, …), if failed.
         resumed: the result came (partly) from the journal of an earlier run.
+        remaining_credits: the account's credits after this job (``remainingCredits`` of
+            its record), when the record has them.
     """
 
     spec: PromptSpec
@@ -118,6 +129,7 @@ class BatchResult:
     error: str | None = None
     category: str | None = None
     resumed: bool = False
+    remaining_credits: float | None = None
 
 
 class Reporter(Protocol):
@@ -155,6 +167,16 @@ class BatchRunner:
         self.results: dict[int, BatchResult] = {s.index: BatchResult(spec=s) for s in specs}
         self.journal = SqliteJournal(options.journal_path or options.out_dir / JOURNAL_NAME)
         self._download_limiter = anyio.CapacityLimiter(4)
+        self._credit_account: Account | None = None
+        self._rows: dict[str, Submission] | None = None
+        #: Credits the attempts of this run committed (estimated; 0 for resumed prompts).
+        self.credits_committed = 0.0
+
+    @property
+    def credits_priced_for_account(self) -> bool:
+        """Whether :attr:`credits_committed` used the account's own tier and prices (else
+        the highest plan price of each request)."""
+        return self._credit_account is not None
 
     async def run(self) -> list[BatchResult]:
         """Run the batch; returns one result per prompt, in file order.
@@ -164,9 +186,9 @@ class BatchRunner:
                 message says what to do); nothing was submitted.
             AuthenticationError, PaymentRequiredError: fatal; the journal is up to date.
         """
-        await self.journal.open()
+        rows = await self.preflight()
         try:
-            await self._run()
+            await self._run(rows)
         except BaseExceptionGroup as group:
             # A fatal error (401, 402) ends the watcher; the task groups of this runner
             # wrap it. Raise it plain (DESIGN §6) so callers (the CLI: exit code 3) see it.
@@ -179,6 +201,34 @@ class BatchRunner:
             with anyio.CancelScope(shield=True):
                 await self.journal.close()
         return [self.results[s.index] for s in self.specs]
+
+    async def preflight(self) -> dict[str, Submission]:
+        """Open the journal, read it and hold the prompts to submit to ``max_credits`` —
+        before any upload, request or progress display. Idempotent; :meth:`run` calls it.
+
+        Returns:
+            The journal's rows by key.
+
+        Raises:
+            JournalError: the journal cannot be used (locked, corrupt, foreign).
+            CreditBudgetError: the prompts to submit could cost more than ``max_credits``
+                (the journal is closed again; nothing was sent).
+        """
+        if self._rows is not None:
+            return self._rows
+        await self.journal.open()
+        try:
+            rows = {r.key: r for r in await self.journal.rows()}
+            self._adopt_legacy_keys(rows)
+            fresh = [s for s in self.specs
+                     if s.error is None and self._needs_params(rows.get(s.key))]
+            self._credit_account = await self._check_budget(fresh)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.journal.close()
+            raise
+        self._rows = rows
+        return rows
 
     def _remove_partial_downloads(self) -> None:
         """Delete ``.part`` temp files a killed run left in the output directory."""
@@ -211,10 +261,8 @@ class BatchRunner:
 
         lanes.on_change = save
 
-    async def _run(self) -> None:
+    async def _run(self, rows: dict[str, Submission]) -> None:
         self._remove_partial_downloads()
-        rows = {r.key: r for r in await self.journal.rows()}
-        self._adopt_legacy_keys(rows)
         runnable = [s for s in self.specs if s.error is None]
         for spec in self.specs:
             if spec.error is not None:
@@ -270,6 +318,19 @@ class BatchRunner:
             if len(orphans) > 50:
                 self.reporter.notice(f"  … and {len(orphans) - 50} more")
 
+    async def _check_budget(self, fresh: list[PromptSpec]) -> Account | None:
+        """Refuse to start when the prompts to submit could pass ``max_credits``; returns
+        the account whose prices the budget uses (``None``: per tier, the highest)."""
+        if self.options.max_credits is None:
+            return None
+        from flowapi.cli._dry_run import account_for_estimate, over_budget_message, price_prompts
+
+        _, account = await account_for_estimate(self.flow, self.options.email)
+        refusal = over_budget_message(price_prompts(fresh, account), self.options.max_credits)
+        if refusal is not None:
+            raise CreditBudgetError(refusal, max_credits=self.options.max_credits, needed=None)
+        return account
+
     def _needs_params(self, row: Submission | None) -> bool:
         """Whether the prompt will be POSTed (so its files must be uploaded)."""
         if row is None or row.state is SubmissionState.PENDING:
@@ -288,31 +349,10 @@ class BatchRunner:
         account (mixing accounts is a 400), and with several accounts the server could
         otherwise put a start and an end frame on different ones.
         """
-        paths = sorted({p for s in specs for p in s.files.values()})
-        ids: dict[Path, str] = {}
-        errors: dict[Path, str] = {}
-        limiter = anyio.CapacityLimiter(4)
-        email = self.options.email
-
-        async def upload(path: Path) -> None:
-            nonlocal email
-            async with limiter:
-                try:
-                    result = await self.flow.assets.upload(path, email=email)
-                except FlowError as exc:
-                    errors[path] = f"upload of {path.name} failed: {exc}"
-                    self.reporter.uploaded(path, False)
-                    return
-                ids[path] = result.media_generation_id
-                email = email or result.email or None
-                self.reporter.uploaded(path, True)
-
-        pending = list(paths)
-        while pending and email is None:  # the first success picks the account
-            await upload(pending.pop(0))
-        async with anyio.create_task_group() as tg:
-            for path in pending:
-                tg.start_soon(upload, path)
+        uploads = await upload_files(self.flow, sorted({p for s in specs
+                                                        for p in s.files.values()}),
+                                     email=self.options.email, on_upload=self.reporter.uploaded)
+        ids, errors = uploads.ids, uploads.errors
         out: dict[str, tuple[PromptSpec, VideoParams]] = {}
         for spec in specs:
             failed = [errors[p] for p in spec.files.values() if p in errors]
@@ -347,7 +387,9 @@ class BatchRunner:
                                    journal=self.journal,
                                    resubmit_moderated=opts.resubmit_moderated,
                                    retry_failed=opts.retry_failed,
-                                   resubmit_in_doubt=opts.resubmit_in_doubt) as watcher:
+                                   resubmit_in_doubt=opts.resubmit_in_doubt,
+                                   max_credits=opts.max_credits,
+                                   credit_account=self._credit_account) as watcher:
             self.reporter.watching(watcher)
 
             async def feed() -> None:
@@ -368,6 +410,7 @@ class BatchRunner:
                                    error=str(outcome.error), resumed=outcome.resumed,
                                    category=outcome.category.value if outcome.category
                                    else None)
+            self.credits_committed = watcher.budget.committed
             self.reporter.watching(None)
 
     def _expected_files(self, spec: PromptSpec, jobid: str, count: int) -> dict[str, Path]:
@@ -398,10 +441,15 @@ class BatchRunner:
             for name, thumb in wanted:
                 path = targets[name]
                 done = have.get(name)
-                if done and path.is_file() and path.stat().st_size == done[1]:
+                if done is not None and await self._keep_recorded(spec, name, done, path):
                     files.append(path)
                     continue
                 error = await self._fetch(spec, current, i - 1, thumb, path, name)
+                if error is not None and thumb:
+                    # no route re-signs a thumbnail (GET assets/{id} re-signs the media):
+                    # an expired one is skipped, it does not fail the prompt
+                    self.reporter.notice(f"#{spec.index}: thumbnail {i} skipped ({error})")
+                    continue
                 if error is not None:
                     errors.append(f"{name}: {error}")
                     continue
@@ -412,7 +460,27 @@ class BatchRunner:
                        "again to retry the downloads; the job is not submitted again)",
                        category="download")
         else:
-            self._done(spec, "succeeded", jobid=job.jobid, files=files, resumed=resumed)
+            self._done(spec, "succeeded", jobid=job.jobid, files=files, resumed=resumed,
+                       remaining_credits=job.remaining_credits)
+
+    async def _keep_recorded(self, spec: PromptSpec, name: str, done: tuple[str, int],
+                             path: Path) -> bool:
+        """Whether the file a run recorded for ``name`` is whole and now at ``path``: a
+        file named after the prompt's old position (the prompts file was reordered) is
+        renamed, not downloaded again."""
+        recorded = Path(done[0])
+        try:
+            if not recorded.is_file() or recorded.stat().st_size != done[1]:
+                return False
+            if recorded != path:
+                if path.exists():
+                    return False
+                recorded.replace(path)
+                await self.journal.record_download(spec.key, name, str(path), done[1])
+        except OSError as exc:
+            log.debug("cannot reuse %s: %s", recorded, exc)
+            return False
+        return True
 
     async def _fetch(self, spec: PromptSpec, current: list[Job], index: int, thumb: bool,
                      path: Path, name: str) -> str | None:
@@ -447,13 +515,15 @@ class BatchRunner:
                 return f"{type(exc).__name__}: {exc}"
             if attempt < DOWNLOAD_ATTEMPTS:
                 log.debug("download %s of %s failed (%s); retrying", name, job.jobid, last)
-                await self.flow.clock.sleep(2.0 ** attempt)
+                await self.flow.clock.sleep(backoff_delay(attempt, base=2.0))
         return last
 
     def _done(self, spec: PromptSpec, status: str, *, jobid: str | None = None,
               error: str | None = None, files: list[Path] | None = None,
-              resumed: bool = False, category: str | None = None) -> None:
+              resumed: bool = False, category: str | None = None,
+              remaining_credits: float | None = None) -> None:
         result = self.results[spec.index]
+        result.remaining_credits = remaining_credits
         result.status = status
         result.jobid = jobid or result.jobid
         result.error = error

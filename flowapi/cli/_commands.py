@@ -24,7 +24,6 @@ from flowapi.cli._batch import (
 from flowapi.cli._display import BatchDisplay, summary_table
 from flowapi.cli._dry_run import (
     account_for_estimate,
-    over_budget_message,
     price_prompts,
     print_dry_run,
 )
@@ -46,7 +45,8 @@ def _options(args: argparse.Namespace) -> BatchOptions:
                         resubmit_moderated=args.resubmit_moderated,
                         retry_failed=(parse_categories(args.retry_failed)
                                       if args.retry_failed is not None else frozenset()),
-                        resubmit_in_doubt=args.resubmit_in_doubt)
+                        resubmit_in_doubt=args.resubmit_in_doubt,
+                        max_credits=args.max_credits)
 
 
 async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: BatchOptions,
@@ -58,8 +58,10 @@ async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: Batc
     "run the same command again to resume" hint.
     """
     options.out_dir.mkdir(parents=True, exist_ok=True)
-    with BatchDisplay(console, len(specs)) as display:
-        runner = BatchRunner(flow, specs, options, display)
+    display = BatchDisplay(console, len(specs))
+    runner = BatchRunner(flow, specs, options, display)
+    await runner.preflight()  # journal and budget problems print before any progress
+    with display:
         async with anyio.create_task_group() as tg:
             async def refresh() -> None:
                 while True:
@@ -76,10 +78,23 @@ async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: Batc
     files = sum(len(r.files) for r in results)
     console.print(f"{ok}/{len(results)} prompts succeeded, {files} files in "
                   f"[bold]{options.out_dir.resolve()}[/]")
+    remaining = [r.remaining_credits for r in results if r.remaining_credits is not None]
+    credits = (f"credits: ~{runner.credits_committed:,.0f} committed by this run (estimated"
+               + (")" if runner.credits_priced_for_account else
+                  " at the highest plan price)"))
+    if remaining:
+        credits += f", {min(remaining):,.0f} left on the account (from the job records)"
+    console.print(credits)
     journal = options.journal_path or options.out_dir / JOURNAL_NAME
     if ok < len(results) and resumable:
+        in_doubt = sum(1 for r in results if r.category == "in_doubt")
         console.print(f"journal: {journal} — run the same command again to resume "
-                      "(finished work is skipped, nothing is submitted twice)")
+                      "(finished work is skipped, nothing is submitted twice; running jobs "
+                      "and in-doubt submits are looked up again)")
+        if in_doubt:
+            console.print(f"{in_doubt} prompt(s) in doubt: their jobs may have been created "
+                          "and paid. A rerun looks for them again; --resubmit-in-doubt sends "
+                          "them anyway (may pay twice)")
     return (EXIT_OK if ok == len(results) else EXIT_FAILED), results
 
 
@@ -124,12 +139,6 @@ async def _batch(args: argparse.Namespace) -> int:
         return await _dry_run(args, specs, kwargs, console)
     try:
         async with FlowSession(args.token, **kwargs) as flow:
-            if args.max_credits is not None:
-                _, account = await account_for_estimate(flow, args.email)
-                refusal = over_budget_message(price_prompts(specs, account), args.max_credits)
-                if refusal is not None:
-                    console.print(f"[red]error:[/] {refusal}", soft_wrap=True)
-                    return EXIT_USAGE
             try:
                 code, _ = await run_batch_ui(flow, specs, _options(args), console)
             except BaseExceptionGroup as group:  # the display's task group wraps it
@@ -142,7 +151,7 @@ async def _batch(args: argparse.Namespace) -> int:
         console.print(f"[red]fatal:[/] {exc}")
         return EXIT_FATAL
     except (FlowError, ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         return EXIT_USAGE
 
 

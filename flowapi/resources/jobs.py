@@ -10,6 +10,7 @@ from flowapi._capabilities import validate
 from flowapi._errors import InvalidParamsError
 from flowapi._options import RequestOptions, request_options
 from flowapi._polling import PollPolicy, wait_for_job
+from flowapi._retry import RetryPolicy
 from flowapi._transport import encode_id
 from flowapi.resources._base import Resource
 from flowapi.types._base import UNSET
@@ -48,7 +49,8 @@ def normalize_listing_id(key: str) -> str:
 class Jobs(Resource):
     """Async jobs: submit, read, wait, and the load-balancing listing."""
 
-    async def submit(self, params: SubmitParams, **options: Unpack[RequestOptions]) -> Job:
+    async def submit(self, params: SubmitParams, *, retry: RetryPolicy | None = None,
+                     **options: Unpack[RequestOptions]) -> Job:
         """Create a job in async mode (``"async": true``) and return the 201 job record.
 
         Sends POST /videos, /videos/extend or /videos/upscale depending on the params
@@ -59,6 +61,9 @@ class Jobs(Resource):
         Args:
             params: :class:`~flowapi.VideoParams`, :class:`~flowapi.ExtendParams` or
                 :class:`~flowapi.VideoUpscaleParams`.
+            retry: a :class:`~flowapi.RetryPolicy` for this call instead of the session's
+                (``RetryPolicy.none()``: one attempt; the JobWatcher retries itself so that
+                nothing is resent after its block was left).
             options: ``extra_body`` / ``extra_query`` / ``extra_headers``, sent as-is after
                 validation (:class:`~flowapi.RequestOptions`); ``"async": true`` is always
                 sent.
@@ -88,7 +93,7 @@ class Jobs(Resource):
         return await self._t.request("POST", endpoint, Job, json=body, submit=True,
                                      email=email if isinstance(email, str) else None,
                                      model=model if isinstance(model, str) else None,
-                                     reply_ref=reply_ref, **_keep_async(options))
+                                     reply_ref=reply_ref, retry=retry, **_keep_async(options))
 
     async def get(self, jobid: str, **options: Unpack[RequestOptions]) -> Job:
         """GET /jobs/{jobid}: the job record (status, request echo, response, error).

@@ -40,7 +40,7 @@ _MOVES: dict[Phase, frozenset[Phase]] = {
     _P.QUEUED: frozenset({_P.PARKED, _P.SUBMITTING, _P.RECONCILING, _P.RUNNING, _P.DONE}),
     _P.PARKED: frozenset({_P.QUEUED, _P.SUBMITTING, _P.DONE}),
     _P.SUBMITTING: frozenset({_P.QUEUED, _P.PARKED, _P.RECONCILING, _P.RUNNING, _P.DONE}),
-    _P.RECONCILING: frozenset({_P.RUNNING, _P.DONE}),
+    _P.RECONCILING: frozenset({_P.QUEUED, _P.RUNNING, _P.DONE}),  # QUEUED: resubmit_in_doubt
     _P.RUNNING: frozenset({_P.QUEUED, _P.DONE}),  # QUEUED: resubmission after moderation
     _P.DONE: frozenset(),
 }
@@ -68,6 +68,7 @@ class Entry:
     marker: str | None = None
     markers: tuple[str, ...] = ()
     attempts: int = 0
+    transient: int = 0
     resumed: bool = False
     account: str | None = None
     expected: float = 0.0

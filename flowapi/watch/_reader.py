@@ -44,6 +44,9 @@ log = logging.getLogger("flowapi")
 
 #: Undecodable job records tolerated (each retried) before the job is given up.
 MAX_UNDECODABLE = 3
+#: Reads in a row that may fail transiently (5xx, timeouts; ~1 h at the longest retry
+#: interval) before the job is given up as ``unreadable`` — it may exist: never resubmitted.
+MAX_READ_ERRORS = 60
 _PERMANENT = (JobExpiredError, NotFoundError, BadRequestError, PermissionDeniedError)
 _FATAL = (AuthenticationError, PaymentRequiredError)
 
@@ -66,12 +69,13 @@ class Reader:
         tracker: the watcher's book (outcomes, counters).
         clock: the session clock.
         size: most reads on the wire at once.
-        on_finished: ``async on_finished(entry, job)`` for a completed or failed record.
+        on_finished: ``async on_finished(entry, job, jobid)`` for a completed or failed
+            record of ``jobid``.
         on_fatal: called with a 401/402 (ends the watcher).
     """
 
     def __init__(self, session: FlowSession, tracker: Tracker, clock: Clock, size: int,
-                 on_finished: Callable[[Entry, Job], Awaitable[None]],
+                 on_finished: Callable[[Entry, Job, str], Awaitable[None]],
                  on_fatal: Callable[[BaseException], None]) -> None:
         self._session = session
         self._tracker = tracker
@@ -97,6 +101,8 @@ class Reader:
         tracker = self._tracker
         try:
             if not tracker.current(entry, jobid):
+                entry.reading = False
+                self._reread_if_asked(entry)
                 return
             tracker.stats.polls += 1
             try:
@@ -113,30 +119,42 @@ class Reader:
                 if entry.read_errors >= MAX_UNDECODABLE and tracker.current(entry, jobid):
                     await tracker.fail(entry, _with_advice(exc, jobid), reading=True)
                     return
-                self._retry(entry, jobid, exc)
+                await self._retry(entry, jobid, exc)
                 return
             except APIError as exc:
                 entry.read_errors += 1
-                self._retry(entry, jobid, exc)
+                await self._retry(entry, jobid, exc)
                 return
         finally:
             entry.reading = False
         if not tracker.current(entry, jobid):
-            return  # an answer about a job that is no longer this entry's
+            self._reread_if_asked(entry)  # an answer about a job that is no longer the entry's
+            return
         entry.reads += 1
         entry.read_errors = 0
         entry.job = job
         entry.last_read = self._clock.now()
         if job.is_finished:
-            await self._on_finished(entry, job)
+            await self._on_finished(entry, job, jobid)
         elif entry.reread:
             self.read(entry)
         elif self.listener is not None:
             self.listener.running(entry)
 
-    def _retry(self, entry: Entry, jobid: str, exc: FlowError) -> None:
+    def _reread_if_asked(self, entry: Entry) -> None:
+        """A read asked for while a stale one was on the wire concerns the entry's new job."""
+        if entry.reread and entry.phase is Phase.RUNNING:
+            self.read(entry)
+
+    async def _retry(self, entry: Entry, jobid: str, exc: FlowError) -> None:
         log.debug("read of %s failed (%s)", jobid, exc)
-        if self._tracker.current(entry, jobid) and self.listener is not None:
+        if not self._tracker.current(entry, jobid):
+            return
+        if entry.read_errors >= MAX_READ_ERRORS:
+            exc.add_note(f"{entry.read_errors} reads in a row failed")
+            await self._tracker.fail(entry, _with_advice(exc, jobid), reading=True)
+            return
+        if self.listener is not None:
             self.listener.read_failed(entry)
 
 

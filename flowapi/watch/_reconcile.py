@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from flowapi._errors import APIError, NotFoundError
+from flowapi._errors import APIError, AuthenticationError, NotFoundError, PaymentRequiredError
 from flowapi.journal import split_reply_ref
 from flowapi.resources.jobs import normalize_listing_id
 from flowapi.types.jobs import Job
@@ -33,6 +33,7 @@ from flowapi.types.jobs import Job
 if TYPE_CHECKING:
     from flowapi._session import FlowSession
     from flowapi.journal import Journal
+    from flowapi.types.jobs import JobsStats
 
 __all__ = ["find_by_markers"]
 
@@ -60,11 +61,74 @@ def _carries(reply_ref: str | None, wanted: set[str]) -> bool:
     return reply_ref in wanted or split_reply_ref(reply_ref)[0] in wanted
 
 
+def _candidates(stats: JobsStats, wanted: set[str], seen: dict[str, str | None], *,
+                skip: Callable[[str], bool]) -> list[str]:
+    """Job ids of the listing (executing and history) that may carry a wanted marker,
+    newest first: not skipped, and not read before with another marker."""
+    found: list[tuple[float, str]] = []
+    for group in stats.groups():
+        for listing in (group.executing or {}, group.history or {}):
+            for raw_id, info in listing.items():
+                jobid = normalize_listing_id(raw_id)
+                if skip(jobid) or (jobid in seen and not _carries(seen[jobid], wanted)):
+                    continue
+                found.append((-(info.timestamp or 0), jobid))
+    return [jobid for _, jobid in sorted(found)]
+
+
+async def find_all(session: FlowSession, journal: Journal, wanted: Mapping[str, str], *,
+                   known: Callable[[str], bool], max_reads: int = 200) -> dict[str, Job]:
+    """One sweep for many submits in doubt at once (a resume does it first, before a job
+    can drop out of the 10-entry history): kept callbacks, then one listing and its
+    candidates' records. ``wanted`` maps marker → key; returns key → the job found.
+
+    Raises:
+        AuthenticationError, PaymentRequiredError: the account cannot be used (fatal).
+    """
+    markers = set(wanted)
+    found: dict[str, Job] = {}
+
+    def take(job: Job) -> None:
+        for marker in markers:
+            if _carries(job.reply_ref, {marker}) and wanted[marker] not in found:
+                found[wanted[marker]] = job
+
+    for body in (await journal.callbacks()).values():
+        try:
+            job = _JOB_DECODER.decode(body)
+        except msgspec.MsgspecError:
+            continue
+        if not known(job.jobid):
+            take(job)
+    if len(found) == len(set(wanted.values())):
+        return found
+    try:
+        stats = await session.jobs.stats("history")
+    except (AuthenticationError, PaymentRequiredError):
+        raise
+    except APIError as exc:
+        log.debug("resume lookup: listing failed (%s)", exc)
+        return found
+    seen = _SEEN.setdefault(session, {})
+    for jobid in _candidates(stats, markers, seen, skip=known)[:max_reads]:
+        try:
+            job = await session.jobs.get(jobid)
+        except (AuthenticationError, PaymentRequiredError):
+            raise
+        except APIError as exc:
+            log.debug("resume lookup: reading %s failed (%s)", jobid, exc)
+            continue
+        seen[jobid] = job.reply_ref
+        take(job)
+    return found
+
+
 async def find_by_markers(session: FlowSession, journal: Journal, markers: Collection[str],
                           *, known: Callable[[str], bool], still_looking: Callable[[], bool],
                           rounds: int = 3, delay: float = 5.0,
-                          max_reads: int = 50) -> Job | None:
-    """The job carrying one of ``markers`` in its ``replyRef``, or ``None``.
+                          max_reads: int = 50) -> tuple[Job | None, bool]:
+    """The job carrying one of ``markers`` in its ``replyRef``, and whether the lookup
+    could look at all (a listing answered, or a kept callback matched).
 
     Args:
         session: an open session.
@@ -74,10 +138,13 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
         still_looking: ``False`` ends the search early (e.g. a callback found it).
         rounds: listing rounds; ``delay`` seconds apart.
         max_reads: most ``GET /jobs/{jobid}`` reads per call.
+
+    Raises:
+        AuthenticationError, PaymentRequiredError: the account cannot be used (fatal).
     """
     wanted = set(markers)
     if not wanted:
-        return None
+        return None, True
     for body in (await journal.callbacks()).values():
         try:
             job = _JOB_DECODER.decode(body)
@@ -85,41 +152,37 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
             continue
         if _carries(job.reply_ref, wanted) and not known(job.jobid):
             log.debug("reconcile: found %s in a kept callback", job.jobid)
-            return job
+            return job, True
     seen = _SEEN.setdefault(session, {})
     if len(seen) > _SEEN_MAX:
         seen.clear()
     checked: set[str] = set()
     reads = 0
+    looked = False
     for round_no in range(rounds):
         if round_no:
             await session.clock.sleep(delay)
         if not still_looking():
-            return None
+            return None, looked
         try:
             stats = await session.jobs.stats("history")
+        except (AuthenticationError, PaymentRequiredError):
+            raise
         except APIError as exc:
             log.debug("reconcile: listing failed (%s)", exc)
             continue
-        candidates: list[tuple[float, str]] = []
-        for group in stats.groups():
-            for listing in (group.executing or {}, group.history or {}):
-                for raw_id, info in listing.items():
-                    jobid = normalize_listing_id(raw_id)
-                    if jobid in checked or known(jobid):
-                        continue
-                    if jobid in seen and not _carries(seen[jobid], wanted):
-                        continue  # read before: it carries another marker
-                    candidates.append((-(info.timestamp or 0), jobid))  # newest first
-        for _, jobid in sorted(candidates):
+        looked = True
+        for jobid in _candidates(stats, wanted, seen, skip=lambda j: j in checked or known(j)):
             if reads >= max_reads or not still_looking():
-                return None
+                return None, looked
             checked.add(jobid)
             reads += 1
             try:
                 job = await session.jobs.get(jobid)
             except NotFoundError:
                 continue
+            except (AuthenticationError, PaymentRequiredError):
+                raise
             except APIError as exc:
                 log.debug("reconcile: reading %s failed (%s)", jobid, exc)
                 checked.discard(jobid)
@@ -127,5 +190,5 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
             seen[jobid] = job.reply_ref
             if _carries(job.reply_ref, wanted):
                 log.debug("reconcile: found %s by its marker", jobid)
-                return job
-    return None
+                return job, True
+    return None, looked

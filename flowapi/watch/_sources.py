@@ -35,6 +35,7 @@ from flowapi._errors import (
     PaymentRequiredError,
     ResponseValidationError,
 )
+from flowapi._retry import backoff_delay
 from flowapi.resources.jobs import normalize_listing_id
 from flowapi.watch._entry import Entry, Phase
 
@@ -357,14 +358,8 @@ class ListingSource(_Base):
             self._last_tick = start
             self._want_tick()
 
-    def _drop_done(self) -> None:
-        for jobid in [j for j, e in self._ripe.items() if not self._tracker.current(e, j)]:
-            entry = self._ripe.pop(jobid)
-            self._watch.pop(entry, None)
-
     async def _tick_inner(self) -> None:
-        self._ripen(self._clock.now())
-        self._drop_done()
+        self._ripen(self._clock.now())  # done entries left the ripe set through forget()
         ripe = self._ripe
         if not ripe:
             return
@@ -383,7 +378,7 @@ class ListingSource(_Base):
             self._tracker.stats.listing_failures += 1
             self._failures += 1
             if self._failures < _LISTING_FAILURES_BEFORE_FALLBACK:
-                hold = self._timing.interval * 2 ** self._failures
+                hold = backoff_delay(self._failures + 1, base=self._timing.interval)
                 log.debug("listing failed (%s); trying again in %.1fs", exc, hold)
                 self._hold = self._clock.now() + hold
                 return

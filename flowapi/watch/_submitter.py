@@ -20,24 +20,32 @@ import msgspec
 
 from flowapi._errors import (
     AmbiguousSubmitError,
+    APIConnectionError,
     APIError,
     AuthenticationError,
+    CaptchaServiceError,
+    CreditBudgetError,
     FlowError,
     PaymentRequiredError,
     RateLimitError,
+    ServiceUnavailableError,
     SessionExpiredError,
 )
+from flowapi._retry import RetryPolicy
 from flowapi.journal import (
     Accepted,
     Attempt,
     DuplicateJobidError,
     FailureCategory,
+    Finished,
     InDoubt,
     Journal,
     Refused,
+    Retry,
     join_reply_ref,
     new_marker,
 )
+from flowapi.watch._budget import CreditBudget
 from flowapi.watch._entry import Entry, Phase
 from flowapi.watch._reconcile import find_by_markers
 from flowapi.watch._scheduler import Timers, WorkerPool
@@ -55,6 +63,24 @@ __all__ = ["Submitter"]
 log = logging.getLogger("flowapi")
 
 _FATAL = (AuthenticationError, PaymentRequiredError)
+_ONE_ATTEMPT = RetryPolicy.none()
+#: Shortest wait before a parked submit is tried again (a cooldown dated in the past must
+#: not turn into a loop of immediate resends).
+MIN_PARK = 1.0
+
+
+def _transient(error: FlowError | None) -> bool:
+    """A refusal that certainly created nothing and may pass on a later try."""
+    if isinstance(error, CaptchaServiceError):
+        return False  # the provider is broken: retrying spends nothing but time (docs)
+    if isinstance(error, ServiceUnavailableError):
+        return True
+    return isinstance(error, APIConnectionError) and not error.request_sent
+
+
+def _certainly_not_created(error: FlowError | None) -> bool:
+    return isinstance(error, RateLimitError | AuthenticationError | PaymentRequiredError) \
+        or _transient(error)
 
 
 class Submitter:
@@ -71,13 +97,20 @@ class Submitter:
         on_accepted: ``on_accepted(entry, job_or_None)`` once a jobid is journaled.
         on_fatal: ends the watcher (401/402, a journal failure).
         stopping: whether nothing more may be sent.
+        budget: the watcher's credit budget (each attempt is priced before it is sent).
+        resubmit_in_doubt: a submit in doubt that its lookup did not find is sent again
+            (**may pay twice**; the user asked for it).
+        known: whether a jobid belongs to a key of the journal (never a lookup candidate);
+            default: the keys this watcher tracks.
     """
 
     def __init__(self, session: FlowSession, journal: Journal, tracker: Tracker,
                  timers: Timers, clock: Clock, size: int, webhook_url: str | None,
                  on_accepted: Callable[[Entry, Job | None], None],
                  on_fatal: Callable[[BaseException], None],
-                 stopping: Callable[[], bool]) -> None:
+                 stopping: Callable[[], bool], budget: CreditBudget, *,
+                 resubmit_in_doubt: bool = False,
+                 known: Callable[[str], bool] | None = None) -> None:
         self._session = session
         self._journal = journal
         self._tracker = tracker
@@ -87,17 +120,40 @@ class Submitter:
         self._on_accepted = on_accepted
         self._on_fatal = on_fatal
         self._stopping = stopping
+        self._budget = budget
+        self._resubmit_in_doubt = resubmit_in_doubt
+        self._known = known or (lambda jobid: jobid in tracker.by_jobid)
         self._lanes = session.transport.lanes
         self._waiting: dict[str | None, list[Entry]] = {}
         self._tg: TaskGroup | None = None
         self.pool: WorkerPool[Entry] = WorkerPool(size, self._handle, on_fatal)
         #: Seconds a POST already on the wire may take to finish when the block is left.
         self.wire_bound = session.timeouts.connect + session.timeouts.read
+        self._wires: set[anyio.CancelScope] = set()
 
     def bind(self, task_group: TaskGroup | None) -> None:
-        """Start work (workers, reconciliations) in ``task_group`` from now on."""
+        """Start work (workers, reconciliations) in ``task_group`` from now on; ``None``:
+        stop (and stop listening to the session's lanes)."""
         self._tg = task_group
         self.pool.bind(task_group)
+        if task_group is not None:
+            self._lanes.on_leave.append(self._lane_left)
+        elif self._lane_left in self._lanes.on_leave:
+            self._lanes.on_leave.remove(self._lane_left)
+
+    def end_wires(self) -> None:
+        """The block is being left: POSTs on the wire get ``wire_bound`` seconds to answer
+        (then they count as in doubt); their journal writes still complete."""
+        deadline = anyio.current_time() + self.wire_bound
+        for wire in self._wires:
+            wire.deadline = min(wire.deadline, deadline)
+
+    def _lane_left(self, email: str | None) -> None:
+        """A submit of this session (any watcher's) left ``email``'s lane: the submissions
+        held back for it try again."""
+        for waiter in self._waiting.pop(email, []):
+            if waiter.phase is Phase.PARKED:
+                self.submit(waiter)
 
     # -- entry points ------------------------------------------------------------------
 
@@ -137,17 +193,14 @@ class Submitter:
         try:
             healthy = await self._send(entry)
         finally:
-            self._lanes.leave(entry.email, healthy=healthy)
-            for waiter in self._waiting.pop(entry.email, []):
-                if waiter.phase is Phase.PARKED:
-                    self.submit(waiter)
+            self._lanes.leave(entry.email, healthy=healthy)  # wakes every waiter of the lane
 
     def _park_until(self, entry: Entry, until_wall: float) -> None:
         self._tracker.stats.parked_waits += 1
         self._tracker.move(entry, Phase.PARKED)
         entry.seq += 1
         seq = entry.seq
-        due = self._clock.now() + max(0.0, until_wall - self._clock.time())
+        due = self._clock.now() + max(MIN_PARK, until_wall - self._clock.time())
 
         def wake() -> None:
             if entry.seq == seq and entry.phase is Phase.PARKED:
@@ -171,26 +224,40 @@ class Submitter:
 
             await self._tracker.fail(entry, InvalidParamsError(str(exc), field="replyRef"))
             return None
+        try:
+            price = self._budget.reserve(entry.params)
+        except CreditBudgetError as exc:
+            await self._tracker.fail(entry, exc, category=FailureCategory.REJECTED)
+            return None
         with anyio.CancelScope(shield=True):
             await self._journal.update(entry.key, Attempt(marker=marker))
             self._tracker.bind_marker(entry, marker)
             if self._stopping():  # a 402 arrived meanwhile: do not send
                 await self._journal.update(entry.key, Refused())
+                self._budget.release(price)
                 return None
             entry.attempts += 1
             self._tracker.move(entry, Phase.SUBMITTING)
             self._tracker.stats.submitted += 1
             job: Job | None = None
             error: FlowError | None = None
-            with anyio.move_on_after(self.wire_bound) as scope:
+            # one attempt, no transport retries: a resend is decided below, unshielded, so
+            # nothing new is sent once the block is left. The wire itself gets a deadline
+            # only when the block is left (end_wires).
+            with anyio.CancelScope() as wire:
+                self._wires.add(wire)
                 try:
-                    job = await self._session.jobs.submit(params)
+                    job = await self._session.jobs.submit(params, retry=_ONE_ATTEMPT)
                 except FlowError as exc:
                     error = exc
-            if scope.cancelled_caught:
+                finally:
+                    self._wires.discard(wire)
+            if wire.cancelled_caught:
                 error = AmbiguousSubmitError(
                     f"the submit was still on the wire {self.wire_bound:.0f}s after the watch "
                     "block was left", reply_ref=marker)
+            if job is None and _certainly_not_created(error):
+                self._budget.release(price)
             return await self._answered(entry, job, error)
         return None  # not reached: a shielded scope does not swallow exceptions
 
@@ -210,6 +277,16 @@ class Submitter:
             log.debug("submission %s parked until %.0f (%s)", entry.key, until, error.reason)
             self._park_until(entry, until)
             return False
+        if _transient(error):  # a 503 "try again", or a connect failure before sending
+            await journal.update(entry.key, Refused())
+            entry.transient += 1
+            if entry.transient < self._session.retry.attempts and not self._stopping():
+                delay = self._session.retry.backoff(entry.transient)
+                log.debug("submission %s refused (%s); again in %.1fs", entry.key, error, delay)
+                self._park_until(entry, self._clock.time() + delay)
+                return None
+            await tracker.fail(entry, error)
+            return None
         if isinstance(error, _FATAL):
             await journal.update(entry.key, Refused())  # certainly not created
             tracker.move(entry, Phase.QUEUED)
@@ -255,32 +332,47 @@ class Submitter:
     async def _reconcile(self, entry: Entry, reason: str) -> None:
         tracker = self._tracker
         tracker.stats.ambiguous += 1
-        markers = entry.markers
+        # only the latest attempt can be in doubt: an earlier one was refused, or accepted
+        # (its job is known and must never be adopted again for this attempt)
+        markers = (entry.marker,) if entry.marker else ()
         try:
-            job = await find_by_markers(
-                self._session, self._journal, markers,
-                known=lambda jobid: jobid in tracker.by_jobid,
+            job, looked = await find_by_markers(
+                self._session, self._journal, markers, known=self._known,
                 still_looking=lambda: entry.phase is Phase.RECONCILING)
-        except Exception as exc:
+        except Exception as exc:  # 401/402 during the lookup, a journal failure, a bug
             self._on_fatal(exc)
             return
         if entry.phase is not Phase.RECONCILING:
             return  # a callback carrying its marker adopted it meanwhile
-        if job is None:
-            await tracker.fail(entry, AmbiguousSubmitError(
-                f"in doubt (may have been created and paid): {reason.rstrip('.')}. Looked "
-                f"for its marker{'s' if len(markers) > 1 else ''} {', '.join(markers) or '-'} "
-                "among executing jobs, the recent history (the 10 newest finished jobs of the "
-                "last 15 minutes) and kept callbacks, and did not find it. It is not "
-                "resubmitted; a later run looks again. Submitting it anyway may pay twice "
-                "(flowapi batch --resubmit-in-doubt, or flow.watch(resubmit_in_doubt=True)).",
-                reply_ref=entry.marker), category=FailureCategory.IN_DOUBT)
+        if job is not None:
+            await self.adopt_found(entry, job)
             return
-        await self.adopt_found(entry, job)
+        searched = ("looked for its marker " + (markers[0] if markers else "-") +
+                    " among executing jobs, the recent history (the 10 newest finished jobs "
+                    "of the last 15 minutes) and kept callbacks, and did not find it"
+                    if looked else "could not look it up (the job listing kept failing)")
+        if self._resubmit_in_doubt and not self._stopping():
+            log.warning("submission %s in doubt and not found; resubmitting as asked "
+                        "(resubmit_in_doubt: this may pay twice)", entry.key)
+            with anyio.CancelScope(shield=True):
+                row = await self._journal.get(entry.key)
+                if row is not None and row.state.in_doubt:
+                    await self._journal.update(entry.key, Finished(
+                        category=FailureCategory.IN_DOUBT, error=f"in doubt: {searched}"))
+                await self._journal.update(entry.key, Retry(force=True))
+            self.submit(entry)
+            return
+        await tracker.fail(entry, AmbiguousSubmitError(
+            f"in doubt (may have been created and paid): {reason.rstrip('.')}; {searched}. "
+            "It is not resubmitted; a later run looks again. Submitting it anyway may pay "
+            "twice (flowapi batch --resubmit-in-doubt, or flow.watch(resubmit_in_doubt=True)).",
+            reply_ref=entry.marker), category=FailureCategory.IN_DOUBT)
 
     async def adopt_found(self, entry: Entry, job: Job) -> None:
-        """``job`` carries one of ``entry``'s markers: journal and watch it."""
-        if entry.phase is not Phase.RECONCILING:
+        """``job`` carries the marker of ``entry``'s attempt in doubt: journal and watch it.
+        Called by the lookup and by callbacks, possibly at once: the first call binds the
+        jobid before its first await, so a second one returns."""
+        if entry.phase is not Phase.RECONCILING or entry.jobid is not None:
             return
         tracker = self._tracker
         other = tracker.bind_jobid(entry, job.jobid)

@@ -194,7 +194,7 @@ class Tracker:
                                        params=entry.params, jobid=entry.jobid, job=job,
                                        attempts=entry.attempts, category=cat))
 
-    def replay(self, outcome: Outcome) -> None:
+    def replay(self, outcome: Outcome[Any]) -> None:
         """Yield an outcome an earlier run recorded (no slot, no journal write)."""
         self.stats.resumed += 1
         if isinstance(outcome, JobSucceeded):
@@ -218,7 +218,7 @@ class Tracker:
             except Exception as exc:
                 self._on_fatal(exc)
 
-    def _deliver(self, entry: Entry, outcome: Outcome) -> None:
+    def _deliver(self, entry: Entry, outcome: Outcome[Any]) -> None:
         self.entries.pop(entry.key, None)
         if entry.jobid is not None and self.by_jobid.get(entry.jobid) is entry:
             del self.by_jobid[entry.jobid]

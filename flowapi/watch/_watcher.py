@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self
 
 import anyio
 import anyio.lowlevel
@@ -30,15 +30,19 @@ import msgspec
 
 from flowapi._capabilities import validate
 from flowapi._errors import (
+    AmbiguousSubmitError,
     InvalidParamsError,
     JobTimeoutError,
     RecordedFailureError,
 )
-from flowapi._outcomes import JobFailed, JobSucceeded, Outcome
+from flowapi._outcomes import JobFailed, JobSucceeded, Outcome, TagT
 from flowapi._polling import PollPolicy, failure_of
+from flowapi._webhook_core import is_complete_record
 from flowapi.journal import (
     Accepted,
+    DuplicateJobidError,
     FailureCategory,
+    IllegalTransition,
     Journal,
     Retry,
     Submission,
@@ -50,9 +54,10 @@ from flowapi.journal import (
 )
 from flowapi.resources.jobs import normalize_listing_id
 from flowapi.types.jobs import Job
+from flowapi.watch._budget import CreditBudget
 from flowapi.watch._entry import Entry, Phase
 from flowapi.watch._reader import Backstop, Reader
-from flowapi.watch._reconcile import marker_of
+from flowapi.watch._reconcile import find_all, marker_of
 from flowapi.watch._scheduler import Timers
 from flowapi.watch._sources import (
     ListingSource,
@@ -72,6 +77,7 @@ if TYPE_CHECKING:
 
     from flowapi._session import FlowSession
     from flowapi.resources.jobs import SubmitParams
+    from flowapi.types.accounts import Account
 
 __all__ = ["JobWatcher", "WatchMode", "WatcherStats"]
 
@@ -81,8 +87,12 @@ WatchMode = Literal["listing", "poll", "webhook"]
 _JOB_DECODER = msgspec.json.Decoder(Job)
 
 
-class JobWatcher:
+class JobWatcher(Generic[TagT]):
     """Submit ``async: true`` jobs and iterate their outcomes in completion order.
+
+    Generic in the type of its tags: ``watcher: JobWatcher[str] = flow.watch()`` makes
+    ``submit(…, tag=…)`` take ``str`` and the outcomes ``JobSucceeded[str]`` /
+    ``JobFailed[str]``, so ``mypy --strict`` checks them.
 
     Use it through :meth:`FlowSession.watch`::
 
@@ -132,6 +142,13 @@ class JobWatcher:
         backstop_after: multiple of a job's expected time after which a job nothing read
             gets a backstop read (default 3; then every ``max(60 s, expected)`` without a
             read).
+        max_credits: a budget in Flow credits: each attempt (resubmissions included) is
+            priced with :func:`~flowapi.estimate_credits` before it is sent, and a submit
+            that would pass the budget is not sent — its outcome is ``JobFailed`` with
+            :class:`~flowapi.CreditBudgetError` (category ``rejected``). Default ``None``:
+            no budget. Keys resumed from the journal cost nothing here.
+        credit_account: the ``GET /accounts/{email}`` body whose tier (and ``creditCost``)
+            prices the budget; default the highest tier that can run each request.
 
     Raises:
         ValueError: an argument is out of range (messages say which).
@@ -152,7 +169,8 @@ class JobWatcher:
                  webhook_url: str | None = None, learn_generation_times: bool = True,
                  retry_failed: Collection[FailureCategory | str] = (),
                  resubmit_in_doubt: bool = False, verify_callbacks: bool = False,
-                 backstop_after: float = 3.0) -> None:
+                 backstop_after: float = 3.0, max_credits: float | None = None,
+                 credit_account: Account | None = None) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
         if max_concurrent_requests < 1:
@@ -168,9 +186,13 @@ class JobWatcher:
         if mode == "webhook" and not webhook_url:
             raise ValueError("mode='webhook' needs webhook_url (see flowapi.webhooks)")
         retry = {FailureCategory(c) for c in retry_failed}
-        if FailureCategory.IN_DOUBT in retry:
-            raise ValueError("retry_failed cannot include 'in_doubt' (a job may exist and "
-                             "resubmitting may pay twice): use resubmit_in_doubt=True")
+        paid = sorted(c.value for c in retry if c.may_have_paid)
+        if paid:
+            raise ValueError(f"retry_failed cannot include {', '.join(paid)}: a job may exist "
+                             "for those and resubmitting may pay twice (timed-out and "
+                             "unreadable jobs are watched again by every run; in-doubt "
+                             "submits are looked up again, and resubmit_in_doubt=True sends "
+                             "those not found)")
         self._session = session
         self._clock = session.clock
         self.mode: WatchMode = mode
@@ -182,6 +204,7 @@ class JobWatcher:
         self.resubmit_in_doubt = resubmit_in_doubt
         self.verify_callbacks = verify_callbacks
         self.journal, self._owns_journal = open_journal(journal)
+        self.budget = CreditBudget(max_credits, credit_account)
         self._tracker = Tracker(self.journal, max_in_flight, self._set_fatal)
         self.stats = self._tracker.stats
         self._timers = Timers(self._clock)
@@ -190,7 +213,9 @@ class JobWatcher:
         self._submitter = Submitter(session, self.journal, self._tracker, self._timers,
                                     self._clock, max_concurrent_requests,
                                     webhook_url if mode == "webhook" else None,
-                                    self._accepted, self._set_fatal, self._stopping)
+                                    self._accepted, self._set_fatal, self._stopping,
+                                    self.budget, resubmit_in_doubt=resubmit_in_doubt,
+                                    known=self._is_known_jobid)
         self._times = GenerationTimes(session, self.poll_policy, self.stats,
                                       learn=learn_generation_times and mode != "webhook",
                                       on_learned=self._replan)
@@ -204,7 +229,7 @@ class JobWatcher:
             interval=lambda e: max(expected_floor, e.expected))
         self._occurrences: dict[str, int] = {}
         self._keys: set[str] = set()
-        self._known_jobids: set[str] = set()
+        self._known_jobids: set[str] = set()  # accepted in this watcher or journaled
         self._tg: TaskGroup | None = None
         self._state: Literal["new", "open", "exiting", "ended"] = "new"
         self._fatal: BaseException | None = None
@@ -223,6 +248,9 @@ class JobWatcher:
         if self._state != "new":
             raise RuntimeError("a JobWatcher can be entered once; use flow.watch() again")
         await self.journal.open()
+        rows = await self.journal.rows()
+        self._known_jobids.update(r.jobid for r in rows if r.jobid)
+        await self._find_in_doubt(rows)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
@@ -232,6 +260,28 @@ class JobWatcher:
         self._state = "open"
         tg.start_soon(self._run_timers)
         return self
+
+    async def _find_in_doubt(self, rows: list[Submission]) -> None:
+        """A resume looks for the submits an earlier run left in doubt first — in one sweep,
+        before their jobs can drop out of the API's 10-entry history — and journals the
+        jobs it finds (their keys are then watched like any accepted one)."""
+        wanted = {r.marker: r.key for r in rows if r.marker and (
+            r.state.in_doubt or r.category is FailureCategory.IN_DOUBT)}
+        if not wanted:
+            return
+        found = await find_all(self._session, self.journal, wanted,
+                               known=self._is_known_jobid)
+        for key, job in found.items():
+            try:
+                await self.journal.update(key, Accepted(jobid=job.jobid))
+            except (IllegalTransition, DuplicateJobidError) as exc:
+                log.warning("resume: job %s found for %s but not adopted: %s", job.jobid, key,
+                            exc)
+                continue
+            self._known_jobids.add(job.jobid)
+            self.stats.adopted += 1
+        log.info("resume: %d of %d submits in doubt found by their markers", len(found),
+                 len(set(wanted.values())))
 
     async def _run_timers(self) -> None:
         try:
@@ -244,6 +294,7 @@ class JobWatcher:
         tg = self._tg
         assert tg is not None
         self._state = "exiting"  # nothing more is sent; POSTs on the wire finish (shielded)
+        self._submitter.end_wires()
         tg.cancel_scope.cancel()
         cancelled = exc is not None and isinstance(exc, anyio.get_cancelled_exc_class())
         try:
@@ -264,6 +315,10 @@ class JobWatcher:
             raise self._fatal
         return suppressed if cancelled else None
 
+    def _is_known_jobid(self, jobid: str) -> bool:
+        """Whether a job belongs to a key of this journal (never a lookup candidate)."""
+        return jobid in self._known_jobids or jobid in self._tracker.by_jobid
+
     def _stopping(self) -> bool:
         return self._state != "open" or self._fatal is not None
 
@@ -271,6 +326,7 @@ class JobWatcher:
         if self._fatal is None:
             self._fatal = exc
             log.error("watcher stopped by a fatal error: %s", exc)
+        self._submitter.end_wires()
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
         self._tracker.outcomes.close()
@@ -287,7 +343,7 @@ class JobWatcher:
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> Outcome:
+    async def __anext__(self) -> Outcome[TagT]:
         try:
             return await self._tracker.outcomes.get()
         except anyio.EndOfStream:
@@ -297,7 +353,7 @@ class JobWatcher:
 
     # -- submitting --------------------------------------------------------------------
 
-    async def submit(self, params: SubmitParams, *, tag: Any = None,
+    async def submit(self, params: SubmitParams, *, tag: TagT | None = None,
                      key: str | None = None) -> str:
         """Submit ``params`` (or resume the key's journaled submission); waits while
         ``max_in_flight`` keys are pending.
@@ -337,48 +393,68 @@ class JobWatcher:
                 if user_ref is not None else params)
         kind = type(params).__name__
         canonical = canonical_params(base.to_wire())
-        if key is None:
-            occurrence = self._occurrences[canonical] = self._occurrences.get(canonical, 0) + 1
+        if key is not None and key in self._keys:
+            raise ValueError(f"duplicate submission key {key!r} in this watcher")
+        await self._tracker.acquire_slot()
+        occurrence: int | None = None
+        if key is None:  # taken only with the slot, given back if nothing came of it
+            occurrence = self._occurrences.get(canonical, 0) + 1
             key = content_key(kind, canonical, occurrence)
+            self._occurrences[canonical] = occurrence
         if key in self._keys:
+            self._tracker.release_slot()
             raise ValueError(f"duplicate submission key {key!r} in this watcher")
         self._keys.add(key)
-        await self._tracker.acquire_slot()
+        replayed = False
         try:
             row = await self.journal.add(key, kind=kind, params=canonical, tag=tag_json(tag))
+            if row.params != canonical and row.state is not SubmissionState.PENDING:
+                log.warning("key %s was journaled with other params; its journaled "
+                            "submission is resumed (use another key for new params)", key)
+                params = _journaled_params(params, row) or params
             email = _unset_to_none(params, "email") or None
             entry = Entry(key=key, params=params, tag=tag, email=email,
                           model=_unset_to_none(params, "model"), kind=_kind_of(kind),
                           user_reply_ref=user_ref, attempts=row.attempts,
                           markers=row.markers, marker=row.marker)
-            await self._resume(entry, row)
+            replayed = await self._resume(entry, row)
         except BaseException:
-            if key not in self._tracker.entries:
+            if key not in self._tracker.entries and not replayed:
                 self._tracker.release_slot()
+                self._keys.discard(key)  # the same submit may be tried again
+                if occurrence is not None and self._occurrences.get(canonical) == occurrence:
+                    self._occurrences[canonical] = occurrence - 1
             raise
         return key
 
-    async def _resume(self, entry: Entry, row: Submission) -> None:
-        """Act on the key's journal row (see the module docstring)."""
+    async def _resume(self, entry: Entry, row: Submission) -> bool:
+        """Act on the key's journal row (see the module docstring); ``True`` when its
+        recorded outcome was yielded again (the slot is given back then)."""
         state, category = row.state, row.category
         if state is SubmissionState.FAILED and category is not None:
-            if category in self.retry_failed or (
-                    category is FailureCategory.IN_DOUBT and self.resubmit_in_doubt):
-                row = await self.journal.update(entry.key, Retry(force=True))
+            if category in self.retry_failed:
+                row = await self.journal.update(entry.key, Retry())
                 state = row.state
             elif category is FailureCategory.IN_DOUBT:
-                self._track(entry)
+                self._track(entry)  # looked up again; resubmit_in_doubt resends if not found
                 self._submitter.reconcile(entry, "an earlier run could not find this "
                                                  "submit's job")
-                return
+                return False
             elif row.jobid and category.may_have_paid:
+                try:  # timed out or unreadable: the job exists, watch it again
+                    await self.journal.update(entry.key, Accepted(jobid=row.jobid))
+                except DuplicateJobidError:  # another key holds it (a migrated 0.1 journal)
+                    self._tracker.release_slot()
+                    self._tracker.replay(self._recorded(entry, row))
+                    return True
                 self._track(entry)
-                await self._adopt(entry, row.jobid)
-                return
+                self.stats.adopted_running += 1
+                self._adopt_accepted(entry, row.jobid)
+                return False
         if state is SubmissionState.SUCCEEDED or state is SubmissionState.FAILED:
             self._tracker.release_slot()
             self._tracker.replay(self._recorded(entry, row))
-            return
+            return True
         self._track(entry)
         if state is SubmissionState.ACCEPTED:
             assert row.jobid is not None
@@ -393,25 +469,26 @@ class JobWatcher:
                     validate(entry.params)
                 except InvalidParamsError as exc:
                     await self._tracker.fail(entry, exc)
-                    return
+                    return False
             self._submitter.submit(entry)
+        return False
 
     def _track(self, entry: Entry) -> None:
         self._tracker.add(entry)
 
-    async def _adopt(self, entry: Entry, jobid: str) -> None:
-        """Watch again the job of a failed-but-existing row (timed out, unreadable)."""
-        await self.journal.update(entry.key, Accepted(jobid=jobid))
-        self.stats.adopted_running += 1
-        self._adopt_accepted(entry, jobid)
-
     def _adopt_accepted(self, entry: Entry, jobid: str) -> None:
+        """Watch the journaled job of a tracked entry (it may be done already)."""
         other = self._tracker.bind_jobid(entry, jobid)
-        if other is not None:
-            raise AssertionError(f"journal rows {other.key!r} and {entry.key!r} share {jobid}")
+        if other is not None:  # two rows of a migrated 0.1 journal share a jobid
+            self._spawn(self._tracker.fail(entry, AmbiguousSubmitError(
+                f"in doubt (may have been created and paid): the journal records jobid "
+                f"{jobid} for this key and for {other.key!r}; this key's own job, if any, is "
+                "unknown. It is not resubmitted; check `flowapi jobs stats --options "
+                "history`."), category=FailureCategory.IN_DOUBT))
+            return
         self._accepted(entry, None, check_now=True)
 
-    def _recorded(self, entry: Entry, row: Submission) -> Outcome:
+    def _recorded(self, entry: Entry, row: Submission) -> Outcome[Any]:
         job = _decode_job(row.job)
         if row.state is SubmissionState.SUCCEEDED and job is not None:
             return JobSucceeded(job=job, key=entry.key, tag=entry.tag, params=entry.params,
@@ -431,7 +508,9 @@ class JobWatcher:
     # -- parts' callbacks ----------------------------------------------------------------
 
     def _accepted(self, entry: Entry, job: Job | None, *, check_now: bool = False) -> None:
-        """A jobid is journaled for ``entry``: start watching it."""
+        """A jobid is journaled for ``entry``: start watching it (at once when the record
+        that came with it is already finished, e.g. a callback found it)."""
+        check_now = check_now or (job is not None and job.is_finished)
         assert entry.jobid is not None
         jobid = entry.jobid
         self._known_jobids.add(jobid)
@@ -466,9 +545,9 @@ class JobWatcher:
             "it again)", jobid=jobid, last_status=entry.job.status if entry.job else None)
         self._spawn(self._tracker.fail(entry, error))
 
-    async def _job_finished(self, entry: Entry, job: Job) -> None:
-        """A read (or a trusted callback) found the job finished."""
-        if not self._tracker.current(entry, job.jobid):
+    async def _job_finished(self, entry: Entry, job: Job, jobid: str) -> None:
+        """A read (or a trusted callback) of ``jobid`` found the job finished."""
+        if not self._tracker.current(entry, jobid):
             return
         entry.job = job
         if job.status == "completed":
@@ -479,6 +558,7 @@ class JobWatcher:
                 and not self._stopping()):
             log.debug("job %s moderated; resubmitting (attempt %d)", job.jobid,
                       entry.attempts + 1)
+            self._source.forget(entry)  # the old job leaves the source before its jobid
             self._tracker.unbind_jobid(entry)
             entry.deadline = None
             self._submitter.submit(entry)
@@ -503,8 +583,9 @@ class JobWatcher:
     def notify(self, job: Job | str) -> bool:
         """A ``replyUrl`` callback arrived (webhook mode, or any mode as a hint).
 
-        A complete record of a finished job is used as is (no request) unless
-        ``verify_callbacks``; otherwise a callback saying the job finished makes the
+        A complete record of a finished job (:func:`~flowapi._webhook_core.is_complete_record`)
+        whose ``replyRef`` carries the marker of this key's attempt is used as is (no
+        request) unless ``verify_callbacks``; otherwise a callback saying the job finished makes the
         watcher read ``GET /jobs/{jobid}`` now. ``created``/``started`` payloads,
         duplicates and callbacks after the outcome are ignored. A callback for a job this
         watcher does not know is kept in the journal (a later reconciliation may need it);
@@ -524,9 +605,10 @@ class JobWatcher:
         if isinstance(job, Job) and not job.is_finished:
             return True
         self.stats.notified += 1
-        if isinstance(job, Job) and not self.verify_callbacks and _complete(job):
+        if (isinstance(job, Job) and not self.verify_callbacks and is_complete_record(job)
+                and entry.marker is not None and marker_of(job) == entry.marker):
             self.stats.callback_outcomes += 1
-            self._spawn(self._job_finished(entry, job))
+            self._spawn(self._job_finished(entry, job, jobid))
             return True
         self._source.callback(entry)
         self._reader.read(entry)
@@ -539,7 +621,7 @@ class JobWatcher:
             return False
         marker = marker_of(job)
         entry = self._tracker.by_marker.get(marker) if marker else None
-        if entry is not None and entry.phase is Phase.RECONCILING:
+        if entry is not None and entry.phase is Phase.RECONCILING and marker == entry.marker:
             self._spawn(self._submitter.adopt_found(entry, job))
             return True
         if marker is not None:
@@ -547,12 +629,14 @@ class JobWatcher:
         return entry is not None
 
 
-def _complete(job: Job) -> bool:
-    """A callback record complete enough to be the outcome: failed, or completed with a
-    URL for every media item."""
-    if job.status == "failed":
-        return True
-    return job.status == "completed" and bool(job.media) and all(m.url for m in job.media)
+def _journaled_params(given: SubmitParams, row: Submission) -> SubmitParams | None:
+    """The params a row was journaled with, as the given params' class (``None`` if they
+    do not decode): an outcome always says what was really submitted."""
+    try:
+        wire = msgspec.json.decode(row.params)
+        return type(given).from_wire(wire) if isinstance(wire, dict) else None
+    except (msgspec.MsgspecError, ValueError, TypeError):
+        return None
 
 
 def _decode_job(text: str | None) -> Job | None:

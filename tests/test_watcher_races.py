@@ -1,0 +1,206 @@
+"""Races and money paths a review of the rebuilt watcher found (issue 8): two watchers
+on one session, duplicate callbacks for a submit in doubt, cancelled submits, sends after
+the block was left, retry categories that may pay twice, lookups before resubmitting,
+the same key with other params. Each failed before its fix."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from flowapi import FlowSession, JobFailed, JobSucceeded, VideoParams
+from flowapi.testing import FakeFlowServer, FaultRule, Faults
+
+pytestmark = pytest.mark.anyio
+
+
+async def _one_watcher(flow: FlowSession, prefix: str, n: int, out: list) -> None:
+    async with flow.watch(max_in_flight=8, mode="poll") as watcher:
+        for i in range(n):
+            await watcher.submit(VideoParams(prompt=f"{prefix} {i}"), key=f"{prefix}{i}")
+        watcher.close()
+        async for o in watcher:
+            out.append(o)
+
+
+async def test_two_watchers_on_one_session_both_finish(flow: FlowSession,
+                                                      fake: FakeFlowServer) -> None:
+    a: list = []
+    b: list = []
+    with anyio.fail_after(15):  # real seconds = 15000 simulated s
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_one_watcher, flow, "a", 3, a)
+            tg.start_soon(_one_watcher, flow, "b", 3, b)
+    assert len(a) == 3 and len(b) == 3
+
+
+async def test_two_callbacks_for_an_in_doubt_submit_sqlite(flow: FlowSession,
+                                                           fake: FakeFlowServer,
+                                                           tmp_path) -> None:
+    """Two callbacks carrying the marker of a submit in doubt (a started + a completed
+    callback, or a duplicate delivery) adopt it twice: Accepted on an accepted row."""
+    fake.set_faults(Faults(rules=[FaultRule("reset_after_create", route="POST videos",
+                                            probability=1.0)], seed=1))
+    outcomes = []
+    async with flow.watch(mode="poll", journal=str(tmp_path / "j.sqlite")) as watcher:
+        await watcher.submit(VideoParams(prompt="x"), key="k")
+        with anyio.fail_after(5):
+            while watcher.stats.states.get("reconciling", 0) == 0:
+                await anyio.sleep(0.001)
+        fake.set_faults(Faults(rules=[]))
+        [jobid] = list(fake.jobs)
+        job = await flow.jobs.get(jobid)
+        assert watcher.notify(job)
+        assert watcher.notify(job)   # duplicate delivery
+        watcher.close()
+        async for o in watcher:
+            outcomes.append(o)
+    assert len(outcomes) == 1
+
+
+async def test_cancelled_submit_burns_content_key_occurrence(flow: FlowSession,
+                                                             fake: FakeFlowServer,
+                                                             tmp_path) -> None:
+    """A submit cancelled while waiting for a slot still counts an occurrence: the retry
+    gets content key ...-2, a rerun's first submit of the same params gets ...-1 (new) and
+    pays again."""
+    path = str(tmp_path / "j.sqlite")
+    async with flow.watch(mode="poll", max_in_flight=1, journal=path) as watcher:
+        await watcher.submit(VideoParams(prompt="A"))
+        with anyio.move_on_after(0.01):           # e.g. a user's back-pressure timeout
+            await watcher.submit(VideoParams(prompt="B"))
+        await watcher.__anext__()        # A done: slot free
+        await watcher.submit(VideoParams(prompt="B"))   # the retry
+        watcher.close()
+        rest = [o async for o in watcher]
+    assert len(rest) == 1
+    async with flow.watch(mode="poll", max_in_flight=1, journal=path) as watcher:
+        await watcher.submit(VideoParams(prompt="A"))
+        await watcher.submit(VideoParams(prompt="B"))
+        watcher.close()
+        again = [o async for o in watcher]
+    assert all(o.resumed for o in again), [(o.key, o.resumed) for o in again]
+    assert len(fake.jobs) == 2  # A once, B once
+
+
+async def test_migrated_rows_sharing_a_jobid_do_not_crash(flow: FlowSession,
+                                                          fake: FakeFlowServer,
+                                                          tmp_path) -> None:
+    """A 0.1 journal can hold two rows with one jobid (0.1 defect 12); the migration keeps
+    both. Resuming them must not end in a raw AssertionError."""
+    import sqlite3
+
+    from flowapi.journal import Accepted, Attempt, SqliteJournal, new_marker
+    path = tmp_path / "j.sqlite"
+    job = await flow.jobs.submit(VideoParams(prompt="x"))
+    j = SqliteJournal(path)
+    for k in ("k1", "k2"):
+        await j.add(k, kind="VideoParams", params="{}", tag=None)
+        await j.update(k, Attempt(marker=new_marker()))
+    await j.update("k1", Accepted(jobid=job.jobid))
+    await j.close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE submissions SET state='accepted', jobid=? WHERE key='k2'", (job.jobid,))
+    db.commit()
+    db.close()
+    async with flow.watch(mode="poll", journal=str(path)) as watcher:
+        await watcher.submit(VideoParams(prompt="x"), key="k1")
+        await watcher.submit(VideoParams(prompt="y"), key="k2")
+        watcher.close()
+        outs = [o async for o in watcher]
+    assert len(outs) == 2
+
+
+async def test_nothing_is_sent_after_the_block_is_left(flow: FlowSession,
+                                                       fake: FakeFlowServer) -> None:
+    """A submit waiting inside the transport's retry loop (a transient 503, or an inline
+    429 wait) is shielded with the POST: leaving the block does not stop it, and the new
+    attempt is sent (and paid) after the user left."""
+    fake.set_faults(Faults(rules=[FaultRule("unavailable", route="POST videos", count=1)]))
+    async def leave_on_ctrl_c() -> float:
+        async with flow.watch(mode="poll") as watcher:
+            await watcher.submit(VideoParams(prompt="x"), key="k")
+            with anyio.fail_after(5):
+                while not any(r.route == "POST videos" for r in fake.requests):
+                    await anyio.sleep(0)
+            left_at = fake.clock.now()
+            raise KeyboardInterrupt(left_at)  # Ctrl-C right after the 503 came back
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        await leave_on_ctrl_c()
+    left_at = info.value.args[0]
+    late = [j for j in fake.jobs.values() if j.created_at > left_at]
+    assert not late, f"{len(late)} job(s) created after the block was left"
+
+
+async def test_retry_failed_timeout_does_not_pay_twice(flow: FlowSession,
+                                                       fake: FakeFlowServer) -> None:
+    """FailureCategory.TIMEOUT: 'a resume watches it again, never resubmits it' — but
+    flow.watch(retry_failed={'timeout'}) resubmits it (the CLI refuses the same)."""
+    from flowapi.journal import MemoryJournal
+    j = MemoryJournal()
+    async with flow.watch(mode="poll", journal=j, job_timeout=1.0) as watcher:
+        await watcher.submit(VideoParams(prompt="x"), key="k")
+        watcher.close()
+        [o] = [o async for o in watcher]
+    assert isinstance(o, JobFailed) and o.category.value == "timeout"
+    with pytest.raises(ValueError, match="timeout"):  # refused: a job may exist
+        flow.watch(mode="poll", journal=j, retry_failed={"timeout"})
+    async with flow.watch(mode="poll", journal=j, retry_failed={"moderated"}) as watcher:
+        await watcher.submit(VideoParams(prompt="x"), key="k")  # watched again instead
+        watcher.close()
+        [o2] = [o async for o in watcher]
+    assert isinstance(o2, JobSucceeded) and o2.jobid == o.jobid
+    assert len(fake.jobs) == 1, "the timed-out job was submitted (and paid) again"
+
+
+async def test_resubmit_in_doubt_looks_first(flow: FlowSession, fake: FakeFlowServer) -> None:
+    """resubmit_in_doubt=True resubmits a failed(in_doubt) row without looking for its
+    marker again, although the job now shows (issue 8 item 0: look first)."""
+    from flowapi.journal import (
+        Attempt,
+        FailureCategory,
+        Finished,
+        InDoubt,
+        MemoryJournal,
+        new_marker,
+    )
+    j = MemoryJournal()
+    marker = new_marker()
+    await flow.jobs.submit(VideoParams(prompt="x", reply_ref=marker))  # the job exists
+    await j.add("k", kind="VideoParams", params="{}", tag=None)
+    await j.update("k", Attempt(marker=marker))
+    await j.update("k", InDoubt(reason="reset"))
+    await j.update("k", Finished(category=FailureCategory.IN_DOUBT, error="not found"))
+    async with flow.watch(mode="poll", journal=j, resubmit_in_doubt=True) as watcher:
+        await watcher.submit(VideoParams(prompt="x"), key="k")
+        watcher.close()
+        [_o] = [o async for o in watcher]
+    assert len(fake.jobs) == 1, "paid twice: the in-doubt job was findable by its marker"
+
+
+async def test_cancelled_submit_with_explicit_key_can_be_retried(flow: FlowSession,
+                                                                 fake: FakeFlowServer) -> None:
+    async with flow.watch(mode="poll", max_in_flight=1) as watcher:
+        await watcher.submit(VideoParams(prompt="A"), key="a")
+        with anyio.move_on_after(0.01):
+            await watcher.submit(VideoParams(prompt="B"), key="b")
+        await watcher.__anext__()
+        await watcher.submit(VideoParams(prompt="B"), key="b")  # ValueError: duplicate key
+        watcher.close()
+        assert len([o async for o in watcher]) == 1
+
+
+async def test_same_key_other_params_is_not_silently_the_old_outcome(
+        flow: FlowSession, fake: FakeFlowServer) -> None:
+    from flowapi.journal import MemoryJournal
+    j = MemoryJournal()
+    for prompt in ("a cat", "a dog"):
+        async with flow.watch(mode="poll", journal=j) as watcher:
+            await watcher.submit(VideoParams(prompt=prompt), key="k")
+            watcher.close()
+            [o] = [o async for o in watcher]
+    # the key's journaled submission wins, and the outcome says what it was: the params
+    # on it are the journaled ones (a warning is logged), never the new ones
+    assert len(fake.jobs) == 1 and o.resumed
+    assert o.params is not None and o.params.prompt == "a cat", o.params
