@@ -20,8 +20,8 @@ every key to the end. Checked:
 The journal is a :class:`~flowapi.MemoryJournal`; the same runs on a
 :class:`~flowapi.SqliteJournal` are skipped until the race its off-loop writes open is
 fixed (see ``SQLITE_STRESS``). With ``reset_after_create`` faults added (submits in doubt,
-reconciled while callbacks arrive) the stress found two more bugs; their deterministic
-reproductions follow the stress test, marked ``xfail``.
+reconciled while callbacks arrive) the stress found two more bugs, fixed since; their
+deterministic reproductions follow the stress test, with the race's (``xfail``).
 """
 
 from __future__ import annotations
@@ -219,13 +219,7 @@ async def test_callbacks_ticks_resubmits_and_early_exit(seed: int, journal_kind:
 
 # -- deterministic reproductions of what the stress found with reset_after_create faults --
 
-@pytest.mark.xfail(strict=True, raises=flowapi.journal.IllegalTransition, reason=(
-    "bug: flowapi/watch/_submitter.py Submitter.adopt_found: two callbacks carrying the "
-    "marker of a submit being reconciled (a duplicate webhook delivery) each spawn "
-    "adopt_found; both pass the `entry.phase is Phase.RECONCILING` check before the first "
-    "`journal.update(Accepted)` returns (sqlite journal: the write runs off the loop), so "
-    "the second raises IllegalTransition ('Accepted is not allowed in state accepted') and "
-    "the watcher dies with it as a fatal error"))
+
 async def test_duplicate_callback_for_a_submit_in_doubt_is_adopted_once(
         tmp_path: Path) -> None:
     """A submit whose connection broke after the job was created (in doubt) is being
@@ -251,13 +245,6 @@ async def test_duplicate_callback_for_a_submit_in_doubt_is_adopted_once(
         assert isinstance(outcome, JobSucceeded) and outcome.jobid == jobid
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: flowapi/watch/_reconcile.py find_by_markers (called by Submitter._reconcile with "
-    "entry.markers) matches a job carrying ANY of the key's markers, including the marker "
-    "of an earlier attempt whose job was already accepted and ended moderated; a kept "
-    "callback of that earlier job (JobWatcher._unclaimed keeps it in the resumed run) is "
-    "found first, so the in-doubt resubmission's own job (completed, paid) is abandoned "
-    "and the key is reported moderated with the earlier jobid"))
 async def test_in_doubt_resubmission_is_not_resolved_by_an_earlier_attempts_job() -> None:
     """Attempt 1 is moderated; its resubmission (``resubmit_moderated=1``) is in doubt (the
     connection broke after job B was created) and the run cannot find it (the listing
