@@ -15,8 +15,10 @@ import contextlib
 import json
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -129,8 +131,12 @@ async def _standin_webhook(run: Run) -> AsyncIterator[tuple[str, Any]]:
 
 
 async def run_ours(run: Run) -> None:
+    """``flow.watch(max_in_flight=N, mode=...)`` with the spec's ``watch`` options
+    (``verify_callbacks``; ``journal: "sqlite"`` → a :class:`~flowapi.SqliteJournal` in a
+    temporary directory, else the default in-memory journal)."""
     mode = run.spec["mode"]
     n = run.n
+    options: dict[str, Any] = dict(run.spec.get("watch") or {})
     params = [VideoParams(prompt=_workload.prompt(i), model=m) for i, m in enumerate(run.models)]
     async with contextlib.AsyncExitStack() as stack:
         url: str | None = None
@@ -145,11 +151,14 @@ async def run_ours(run: Run) -> None:
                 url, attach = await stack.enter_async_context(_standin_webhook(run))
             else:
                 run.extra["receiver"] = "flowapi.webhooks.WebhookReceiver"
+        if options.get("journal") == "sqlite":
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            options["journal"] = str(Path(tmp) / "bench.sqlite")
         flow = await stack.enter_async_context(FlowSession(
             run.token, base_url=run.base, clock=run.clock, connection_limit=64))
         run.extra["t_start"] = run.clock.time()
         watcher = await stack.enter_async_context(flow.watch(
-            max_in_flight=n, mode=mode, webhook_url=url))
+            max_in_flight=n, mode=mode, webhook_url=url, **options))
         if attach is not None:
             attach(watcher)
 
@@ -163,9 +172,10 @@ async def run_ours(run: Run) -> None:
             async for outcome in watcher:
                 run.record(outcome.key, outcome.jobid, isinstance(outcome, JobSucceeded))
         st = watcher.stats
-        run.extra["stats"] = {k: getattr(st, k) for k in (
+        run.extra["stats"] = {k: getattr(st, k, None) for k in (
             "submitted", "accepted", "succeeded", "failed", "polls", "listings",
-            "listing_failures", "fallbacks", "accounts_read", "notified")}
+            "listing_failures", "fallbacks", "backstops", "accounts_read", "notified",
+            "callback_outcomes")}
         run.extra["requests_sent"] = flow.transport.requests_sent
 
 

@@ -31,15 +31,20 @@ def _flowapi_command() -> list[str]:
 
 
 class FakeProcess:
-    """``with FakeProcess(time_scale, anchor) as fake:`` — a fake-server subprocess."""
+    """``with FakeProcess(time_scale, anchor) as fake:`` — a fake-server subprocess
+    (``faults``: a ``--faults`` spec, e.g. ``"slow{delay=5}@POST videos"``)."""
 
-    def __init__(self, time_scale: float, anchor: float, *, seed: int = 1) -> None:
+    def __init__(self, time_scale: float, anchor: float, *, seed: int = 1,
+                 faults: str | None = None) -> None:
         self.time_scale = time_scale
         self.anchor = anchor
         self.seed = seed
+        self.faults = faults
         self.command = [*_flowapi_command(), "fake-server", "--port", "0", "--media-port", "0",
                         "--time-scale", repr(time_scale), "--anchor", repr(anchor),
                         "--seed", str(seed)]
+        if faults:
+            self.command += ["--faults", faults]
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowapi._watcher import _Listing
 from flowapi.types._base import decode
 from flowapi.types.jobs import Job, JobsStats
+from flowapi.watch._sources import Listing
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "spec"
 
@@ -93,7 +93,7 @@ def _listing_full(raw: bytes) -> object:
 
 
 def _listing_lean(raw: bytes) -> object:
-    listing = decode(_Listing, raw)
+    listing = decode(Listing, raw)
     ids: set[str] = set()
     for g in (listing.videos, listing.images, listing.combined):
         if g is not None and g.executing:

@@ -2,29 +2,42 @@
 
 Jobs "run" on the session's ScaledClock for the benchmark's durations; ``jobs.submit``
 returns a created job, ``jobs.get`` its current record, the listing the ids still running.
-What is measured is the watcher's bookkeeping (scheduler heap, ripe set, worker pool,
-outcome queue), the validation and encoding of each submit and the decoding of each listing;
+What is measured is the watcher's bookkeeping (timer heap, ripe set, the two worker pools,
+tracker, outcome queue), its journal (four transitions per job: add, attempt, accepted,
+finished), the validation and encoding of each submit and the decoding of each listing;
 the stub's own work (building job records and listings) is subtracted. Compare with the
 per-request cost of aiohttp + the transport in RESULTS.md to see where client CPU goes.
 
-Run alone: ``python -m benchmarks.overhead [N ...]``.
+``journal="memory"`` (the default :class:`~flowapi.journal.MemoryJournal`) or
+``journal="sqlite"`` (a :class:`~flowapi.SqliteJournal` in a temporary directory, durable
+commits): the difference is the journal's cost per job. CPU is the whole process's
+(``time.process_time`` counts the journal's worker thread too); wall is real seconds of the
+run, most of it the simulated job durations (``time_scale`` 0.02), so only its growth
+between the two journals means something.
+
+Run alone: ``python -m benchmarks.overhead [--journal memory|sqlite] [N ...]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
-import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio._backends._asyncio  # import time is not watcher CPU (anyio imports it lazily)
 import msgspec
 
-from flowapi import JobSucceeded, PollPolicy, VideoParams
+from flowapi import JobSucceeded, PollPolicy, SqliteJournal, Timeouts, VideoParams
 from flowapi._clock import ScaledClock
+from flowapi._lanes import Lanes
+from flowapi.journal import Journal, MemoryJournal
 from flowapi.types.jobs import Job
+from flowapi.watch import JobWatcher
 
 from . import _workload
 
@@ -68,6 +81,7 @@ class _Jobs:
 class _Transport:
     def __init__(self, jobs: _Jobs) -> None:
         self.jobs = jobs
+        self.lanes = Lanes()
 
     async def request(self, method: str, segments: Any, response_type: Any,
                       **kw: Any) -> Any:
@@ -95,18 +109,32 @@ class _Session:
         self.transport = _Transport(self.jobs)
         self.accounts = _Accounts()
         self.poll = PollPolicy()
+        self.timeouts = Timeouts()
 
 
-async def measure(n: int, mode: str, time_scale: float) -> dict[str, float]:
-    from flowapi._watcher import JobWatcher
+async def measure(n: int, mode: str, time_scale: float,
+                  journal: str = "memory") -> dict[str, Any]:
+    """One run of ``n`` jobs; ``journal`` is ``"memory"`` or ``"sqlite"``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store: Journal = (SqliteJournal(Path(tmp) / "bench.sqlite") if journal == "sqlite"
+                          else MemoryJournal())
+        await store.open()
+        try:
+            return await _measure(n, mode, time_scale, store, journal)
+        finally:
+            await store.close()
 
+
+async def _measure(n: int, mode: str, time_scale: float, store: Journal,
+                   journal: str) -> dict[str, Any]:
     clock = ScaledClock(time_scale)
     session: Any = _Session(clock)
     models = _workload.models(n)
     params = [VideoParams(prompt=_workload.prompt(i), model=m) for i, m in enumerate(models)]
     cpu = time.process_time()
+    wall = time.perf_counter()
     got = 0
-    async with JobWatcher(session, max_in_flight=n, mode=mode,
+    async with JobWatcher(session, max_in_flight=n, mode=mode, journal=store,
                           learn_generation_times=False) as watcher:
         async def feed() -> None:
             for i, p in enumerate(params):
@@ -118,16 +146,24 @@ async def measure(n: int, mode: str, time_scale: float) -> dict[str, float]:
             async for outcome in watcher:
                 got += isinstance(outcome, JobSucceeded)
     cpu = time.process_time() - cpu - session.jobs.stub_cpu
-    return {"n": n, "us_per_job": cpu / n * 1e6, "succeeded": got,
+    return {"n": n, "journal": journal, "us_per_job": cpu / n * 1e6, "succeeded": got,
+            "wall_s": time.perf_counter() - wall,
             "listings": watcher.stats.listings, "polls": watcher.stats.polls}
 
 
 def main() -> None:
-    ns = [int(a) for a in sys.argv[1:]] or [1000, 10_000]
-    for n in ns:
-        r = asyncio.run(measure(n, "listing", 0.02))
-        print(f"N={n}: {r['us_per_job']:.0f} µs CPU per job (listings={r['listings']}, "
-              f"polls={r['polls']}, succeeded={r['succeeded']})")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", type=int, nargs="*", default=[1000, 10_000])
+    parser.add_argument("--journal", choices=("memory", "sqlite"), nargs="+",
+                        default=["memory", "sqlite"])
+    args = parser.parse_args()
+    for n in args.n:
+        for journal in args.journal:
+            r = asyncio.run(measure(n, "listing", 0.02, journal))
+            print(f"N={n} journal={journal}: {r['us_per_job']:.0f} µs CPU per job, "
+                  f"{r['wall_s']:.1f} s wall (listings={r['listings']}, polls={r['polls']}, "
+                  f"succeeded={r['succeeded']})")
 
 
 if __name__ == "__main__":

@@ -128,7 +128,8 @@ async def test_duplicate_callbacks_yield_no_duplicates(flow: FlowSession,
     assert Counter(o.key for o in outcomes) == Counter(f"k{i}" for i in range(20))
     assert len(fake.jobs) == 20
     # each final callback came twice; the second copy is absorbed, not a second outcome
-    assert receiver.stats.duplicates == 20
+    # (it may arrive after the watcher finished with the job and detached: "unknown" then)
+    assert receiver.stats.duplicates + receiver.stats.unknown == 20
     assert Counter(r.route for r in fake.requests)["GET jobs/{jobid}"] == 0
     _assert_invariant(receiver)
 

@@ -15,6 +15,11 @@ Example::
     async with FakeFlowServer(time_scale=0.001, faults="throttled:0.1") as fake:
         ...  # point a client at fake.base_url with fake.token
 
+Tests that assert simulated times run the fake and the client on one
+:class:`AutojumpClock` (``FakeFlowServer(clock=c)``, ``FlowSession(clock=c, ...)``): time
+stands still while anything runs and jumps to the next wake-up when all is quiet, so the
+timestamps do not depend on machine load.
+
 Admin routes (no auth) on the API origin: ``GET /_fake/clock`` (the simulated clock:
 ``{"timeScale": S, "anchor": T, "now": simulated Unix seconds}``; a
 :class:`~flowapi.FlowSession` on a loopback base URL with no ``clock=`` reads it when it
@@ -45,12 +50,14 @@ chooses (see each module's docstring for sources):
 from __future__ import annotations
 
 from ._accounts import FakeAccount
+from ._autojump import AutojumpClock
 from ._demo import demo_session, sample_media
 from ._faults import FaultRule, Faults, parse_faults
 from ._records import FakeJob, RecordedRequest
 from ._server import FakeFlowServer, run_fake_server
 
 __all__ = [
+    "AutojumpClock",
     "FakeAccount",
     "FakeFlowServer",
     "FakeJob",

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ._autojump import holding
 from ._net import drop_connection
 
 if TYPE_CHECKING:
@@ -144,8 +145,12 @@ class MediaOrigin:
     def app(self) -> web.Application:
         """The aiohttp application of the media origin."""
         app = web.Application()
-        app.router.add_get("/{tail:.*}", self._handle)
+        app.router.add_get("/{tail:.*}", self._held)
         return app
+
+    async def _held(self, request: web.Request) -> web.StreamResponse:
+        with holding(self.world.clock):  # no virtual-time jump mid-request
+            return await self._handle(request)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         world = self.world

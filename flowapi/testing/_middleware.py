@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ._accounts import FakeAccount
+from ._autojump import holding
 from ._errors import ApiError
 from ._faults import GATED_ROUTES
 from ._generation import fault_error, note_fault
@@ -73,6 +74,10 @@ def make_middleware(
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        with holding(request.app[WORLD].clock, serving=True):  # no virtual-time jump mid-request
+            return await handle(request, handler)
+
+    async def handle(request: web.Request, handler: Handler) -> web.StreamResponse:
         world = request.app[WORLD]
         if not request.path.startswith(prefix):
             return await handler(request)

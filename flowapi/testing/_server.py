@@ -15,6 +15,7 @@ from .._clock import ScaledClock
 from .._fake_clock import CLOCK_PATH
 from .._session import BASE_URL_ENV
 from ._accounts import FakeAccount
+from ._autojump import AutojumpClock, FakeClock
 from ._faults import Faults, parse_faults
 from ._http import WORLD, json_response
 from ._middleware import make_middleware
@@ -59,6 +60,11 @@ class FakeFlowServer:
         time_scale: real seconds per simulated second (``0.01`` → a 100 s job takes 1 s).
         anchor: real Unix time at which simulated time equals real time (share it with a
             client's :class:`~flowapi._clock.ScaledClock`); default: now.
+        clock: run on this clock instead of a ``ScaledClock(time_scale, anchor=anchor)``
+            (``time_scale`` and ``anchor`` are then ignored): an :class:`AutojumpClock`
+            makes simulated time independent of machine load; pass the same instance to
+            ``FlowSession(clock=...)`` (``GET /_fake/clock`` answers 404 then: a virtual
+            clock cannot be followed from outside).
         seed: seed of ids, durations and load-balancing tie-breaks.
         accounts: configured accounts; default one healthy Ultra ($200 plan) account
             ``fake.user@gmail.com`` with :data:`DEFAULT_CREDITS` credits.
@@ -106,8 +112,9 @@ class FakeFlowServer:
         media_host: str = "localhost",
         project_page: int = 500,
         block_default_user_agents: bool = True,
+        clock: AutojumpClock | ScaledClock | None = None,
     ) -> None:
-        self._clock = ScaledClock(time_scale, anchor=anchor)
+        self._clock: FakeClock = clock or ScaledClock(time_scale, anchor=anchor)
         if accounts is None:
             accounts = [FakeAccount(email=DEFAULT_EMAIL, credits=DEFAULT_CREDITS)]
         self._world = World(
@@ -153,8 +160,9 @@ class FakeFlowServer:
         return self._world.token
 
     @property
-    def clock(self) -> ScaledClock:
-        """The simulated clock (share it with a client for consistent timestamps)."""
+    def clock(self) -> FakeClock:
+        """The simulated clock (share it with a client for consistent timestamps): the
+        ``clock`` passed in, else a :class:`~flowapi._clock.ScaledClock`."""
         return self._clock
 
     @property
@@ -195,7 +203,9 @@ class FakeFlowServer:
 
     def advance(self, seconds: float) -> None:
         """Jump the fake's simulated time forward by ``seconds`` (e.g. ``7 * 3600`` so the
-        signed media URLs handed out so far have expired). See :meth:`ScaledClock.advance`."""
+        signed media URLs handed out so far have expired). See :meth:`ScaledClock.advance`
+        (sleepers are not woken early) and :meth:`AutojumpClock.advance` (sleepers due by
+        then wake)."""
         self._clock.advance(seconds)
 
     def new_project(self, email: str) -> str:
@@ -287,6 +297,9 @@ class FakeFlowServer:
     # -- admin -------------------------------------------------------------------------
 
     async def _admin_clock(self, request: web.Request) -> web.StreamResponse:
+        if not isinstance(self._clock, ScaledClock):
+            return json_response({"error": "virtual clock: pass it as FlowSession(clock=)"},
+                                 404)
         return json_response({"timeScale": self._clock.time_scale,
                               "anchor": self._clock.anchor, "now": self._clock.time()})
 
@@ -358,6 +371,8 @@ def describe_fake(fake: FakeFlowServer) -> str:
     :class:`~flowapi.FlowSession` at it (the simulated clock is then followed through
     ``GET /_fake/clock``; no clock options needed)."""
     admin = fake.base_url.split("/v1/")[0]
+    if not isinstance(fake.clock, ScaledClock):
+        raise ValueError("describe_fake needs a fake on a ScaledClock")
     scale = fake.clock.time_scale
     lines = [
         f"FakeFlowServer (Google Flow API v1) at {fake.base_url}",

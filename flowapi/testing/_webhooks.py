@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from ._autojump import holding
 from ._payloads import job_record
 from ._records import FakeJob
 from ._util import json_bytes
@@ -92,9 +93,18 @@ class Webhooks:
                 if job is not None:
                     self._dispatch(job, status, at)
             self._wake.clear()
-            timeout = (self._heap[0][0] - now) * clock.time_scale if self._heap else None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            if not self._heap:
+                await self._wake.wait()
+                continue
+            # sleep on the fake's clock (scaled or virtual) until the next one is due, or
+            # until a newly scheduled callback wakes us
+            sleeper = asyncio.ensure_future(clock.sleep(self._heap[0][0] - now))
+            waker = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()
 
     def _dispatch(self, job: FakeJob, status: str, at: float) -> None:
         prev = self._chains.get(job.jobid)
@@ -149,14 +159,20 @@ class Webhooks:
             world.bump("webhook_failures")
             return
         try:
-            async with self._session.post(
-                url, data=payload, headers={"Content-Type": "application/json"}
-            ) as resp:
-                await resp.read()
-                entry["http_status"] = resp.status
-            world.bump("webhooks_sent")
-            if resp.status >= 400:
-                world.bump("webhook_failures")
+            with holding(world.clock):  # no virtual-time jump while the callback is on the wire
+                await self._send(url, payload, entry)
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             entry["error"] = f"{type(exc).__name__}: {exc}"
+            world.bump("webhook_failures")
+
+    async def _send(self, url: str, payload: bytes, entry: dict[str, Any]) -> None:
+        world = self.world
+        assert self._session is not None
+        async with self._session.post(
+            url, data=payload, headers={"Content-Type": "application/json"}
+        ) as resp:
+            await resp.read()
+            entry["http_status"] = resp.status
+        world.bump("webhooks_sent")
+        if resp.status >= 400:
             world.bump("webhook_failures")

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .._clock import ScaledClock
 from ._accounts import AccountStore, FakeAccount
+from ._autojump import FakeClock
 from ._captcha import CaptchaState
 from ._faults import FAULT_KINDS, FaultEngine, Faults
 from ._gate import OrderedGate
@@ -72,7 +73,7 @@ class World:
         self,
         *,
         token: str,
-        clock: ScaledClock,
+        clock: FakeClock,
         seed: int,
         accounts: list[FakeAccount],
         faults: Faults | None,
@@ -171,10 +172,12 @@ class World:
         """The ``/_fake/state`` document (requests from index ``since``)."""
         now = self.now()
         counters = self.counter_snapshot()
+        scaled = self.clock if isinstance(self.clock, ScaledClock) else None
         return {
             "clock": {
-                "time_scale": self.clock.time_scale,
-                "anchor": self.clock.anchor,
+                "time_scale": scaled.time_scale if scaled is not None else None,
+                "anchor": scaled.anchor if scaled is not None else None,
+                "virtual": scaled is None,
                 "now": now,
                 "now_iso": iso(now),
             },
