@@ -551,12 +551,6 @@ async def test_defect17_in_doubt_job_gone_from_history_is_never_called_not_creat
         assert doubtful_jobs() == 2
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: flowapi/watch/_watcher.py JobWatcher._resume (via Tracker.add) does not register "
-    "a resumed in-doubt row's markers in Tracker.by_marker, so JobWatcher._unclaimed never "
-    "matches a callback carrying them: notify() returns False (the callback is only kept "
-    "for a later run) and the key is reported in doubt again although its job's callback "
-    "arrived — notify's docstring says such a callback adopts the job"))
 async def test_defect17_callback_of_a_resumed_in_doubt_submit_adopts_its_job() -> None:
     """Neighbour of defect 17: a resumed submit in doubt whose job the listings cannot show
     (here they fail; in life it dropped out of the history) is found by the job's

@@ -17,16 +17,14 @@ every key to the end. Checked:
 * nothing was paid twice: a key has at most ``1 + resubmit_moderated`` jobs, all but its
   last ended moderated, and its row names its last job.
 
-The journal is a :class:`~flowapi.MemoryJournal`; the same runs on a
-:class:`~flowapi.SqliteJournal` are skipped until the race its off-loop writes open is
-fixed (see ``SQLITE_STRESS``). With ``reset_after_create`` faults added (submits in doubt,
-reconciled while callbacks arrive) the stress found two more bugs, fixed since; their
-deterministic reproductions follow the stress test, with the race's (``xfail``).
+Each seed runs on a :class:`~flowapi.MemoryJournal` and on a :class:`~flowapi.SqliteJournal`
+(whose off-loop writes opened a race, fixed since). With ``reset_after_create`` faults
+added (submits in doubt, reconciled while callbacks arrive) the stress found more bugs,
+fixed since; their deterministic reproductions follow the stress test.
 """
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -148,14 +146,7 @@ async def check_journal(fake: FakeFlowServer, journal: flowapi.Journal) -> None:
         assert marker_of(job) in owners, f"job {jobid} carries no row's marker"
 
 
-SQLITE_STRESS = pytest.mark.skipif(not os.environ.get("FLOWAPI_STRESS_SQLITE"), reason=(
-    "the sqlite journal's off-loop writes open the race of "
-    "test_callback_arriving_while_the_jobid_is_being_journaled (a watcher bug): with it, "
-    "about 1 run in 50 fails; set FLOWAPI_STRESS_SQLITE=1 to run these once it is fixed"))
-
-
-@pytest.mark.parametrize("journal_kind", ["memory", pytest.param("sqlite",
-                                                                  marks=SQLITE_STRESS)])
+@pytest.mark.parametrize("journal_kind", ["memory", "sqlite"])
 @pytest.mark.parametrize("seed", range(8))
 async def test_callbacks_ticks_resubmits_and_early_exit(seed: int, journal_kind: str,
                                                         tmp_path: Path) -> None:
@@ -281,16 +272,6 @@ async def test_in_doubt_resubmission_is_not_resolved_by_an_earlier_attempts_job(
         assert len(fake.jobs) == 2
 
 
-@pytest.mark.xfail(strict=True, raises=flowapi.journal.IllegalTransition, reason=(
-    "bug: flowapi/watch/_submitter.py Submitter._accept binds the jobid in the tracker "
-    "(tracker.bind_jobid) before journal.update(Accepted) returns; a finished record for "
-    "that jobid arriving meanwhile (JobWatcher.notify trusts a complete callback and spawns "
-    "_job_finished; current(entry, jobid) is already true) records the outcome on a row "
-    "still 'submitting' (IllegalTransition 'success without a job', fatal) — or, for a "
-    "moderated job, resubmits/fails the entry so that _accept then hits 'illegal watcher "
-    "move done -> running' or `assert entry.jobid is not None` in JobWatcher._accepted. "
-    "Seen intermittently in the stress test with the sqlite journal (a durable commit "
-    "slower than a fast-failing job)"))
 async def test_callback_arriving_while_the_jobid_is_being_journaled() -> None:
     """The journal's write of a new jobid is slow (an fsync, a file another program keeps
     locked); the job is fast and its complete callback arrives before that write returns.
