@@ -250,9 +250,15 @@ class JobWatcher(Generic[TagT]):
         if self._state != "new":
             raise RuntimeError("a JobWatcher can be entered once; use flow.watch() again")
         await self.journal.open()
-        rows = await self.journal.rows()
-        self._known_jobids.update(r.jobid for r in rows if r.jobid)
-        await self._find_in_doubt(rows)
+        try:
+            rows = await self.journal.rows()
+            self._known_jobids.update(r.jobid for r in rows if r.jobid)
+            await self._find_in_doubt(rows)
+        except BaseException:  # e.g. a 401 during the lookup: the journal is not kept open
+            if self._owns_journal:
+                with anyio.CancelScope(shield=True):
+                    await self.journal.close()
+            raise
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
