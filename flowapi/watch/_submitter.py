@@ -25,6 +25,7 @@ from flowapi._errors import (
     AuthenticationError,
     CaptchaServiceError,
     CreditBudgetError,
+    InvalidParamsError,
     FlowError,
     PaymentRequiredError,
     RateLimitError,
@@ -220,8 +221,6 @@ class Submitter:
         try:
             params = self._wire_params(entry, marker)
         except ValueError as exc:  # replyRef too long with the marker
-            from flowapi._errors import InvalidParamsError
-
             await self._tracker.fail(entry, InvalidParamsError(str(exc), field="replyRef"))
             return None
         try:
