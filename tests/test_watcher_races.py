@@ -204,3 +204,71 @@ async def test_same_key_other_params_is_not_silently_the_old_outcome(
     # on it are the journaled ones (a warning is logged), never the new ones
     assert len(fake.jobs) == 1 and o.resumed
     assert o.params is not None and o.params.prompt == "a cat", o.params
+
+
+# -- found by an adversarial pass after the fixes above ----------------------------------------
+
+
+async def test_two_watchers_cannot_share_one_journal_object(flow: FlowSession,
+                                                            fake: FakeFlowServer) -> None:
+    """Two watchers on one journal object at once would both submit a key (paid twice):
+    the second is refused; after the first block, the journal resumes normally."""
+    from flowapi.journal import MemoryJournal
+
+    journal = MemoryJournal()
+    async with flow.watch(mode="poll", journal=journal) as first:
+        with pytest.raises(RuntimeError, match="in use by another JobWatcher"):
+            async with flow.watch(mode="poll", journal=journal):
+                pass
+        await first.submit(VideoParams(prompt="x"), key="k")
+        first.close()
+        [done] = [o async for o in first]
+    async with flow.watch(mode="poll", journal=journal) as again:
+        await again.submit(VideoParams(prompt="x"), key="k")
+        again.close()
+        [resumed] = [o async for o in again]
+    assert resumed.resumed and resumed.jobid == done.jobid
+    assert len(fake.jobs) == 1
+
+
+async def test_resubmit_in_doubt_never_resends_when_the_lookup_could_not_run(
+        flow: FlowSession, fake: FakeFlowServer) -> None:
+    """resubmit_in_doubt resends only what a lookup looked for and did not find: when the
+    listing fails, the submit stays in doubt (its job may exist)."""
+    from flowapi.journal import Attempt, FailureCategory, InDoubt, MemoryJournal, new_marker
+
+    journal = MemoryJournal()
+    marker = new_marker()
+    await flow.jobs.submit(VideoParams(prompt="x", reply_ref=marker))  # the job exists
+    await journal.add("k", kind="VideoParams", params="{}", tag=None)
+    await journal.update("k", Attempt(marker=marker))
+    await journal.update("k", InDoubt(reason="reset"))
+    fake.set_faults(Faults(rules=[FaultRule("poll_500", route="GET jobs", probability=1.0)]))
+    with anyio.fail_after(60):
+        async with flow.watch(mode="poll", journal=journal, resubmit_in_doubt=True) as watcher:
+            await watcher.submit(VideoParams(prompt="x"), key="k")
+            watcher.close()
+            [outcome] = [o async for o in watcher]
+    assert isinstance(outcome, JobFailed) and outcome.category is FailureCategory.IN_DOUBT
+    assert "could not look" in str(outcome.error)
+    assert len(fake.jobs) == 1, "paid twice: resubmitted although the lookup could not run"
+
+
+async def test_close_while_a_submit_waits_for_its_slot_still_yields_it(
+        flow: FlowSession, fake: FakeFlowServer) -> None:
+    """close() from the consumer while a producer is inside submit() (waiting for a slot):
+    the key submitted meanwhile is paid, so its outcome must still be yielded."""
+    outcomes: list[object] = []
+    with anyio.fail_after(20):
+        async with flow.watch(mode="poll", max_in_flight=1) as watcher:
+            async def producer() -> None:
+                for i in range(2):
+                    await watcher.submit(VideoParams(prompt=f"p{i}"))
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(producer)
+                while watcher.pending == 0:
+                    await anyio.sleep(0)
+                watcher.close()
+                outcomes.extend([o async for o in watcher])
+    assert len(outcomes) == len(fake.jobs) == 2

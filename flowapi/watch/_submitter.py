@@ -350,7 +350,7 @@ class Submitter:
                     " among executing jobs, the recent history (the 10 newest finished jobs "
                     "of the last 15 minutes) and kept callbacks, and did not find it"
                     if looked else "could not look it up (the job listing kept failing)")
-        if self._resubmit_in_doubt and not self._stopping():
+        if self._resubmit_in_doubt and looked and not self._stopping():
             log.warning("submission %s in doubt and not found; resubmitting as asked "
                         "(resubmit_in_doubt: this may pay twice)", entry.key)
             with anyio.CancelScope(shield=True):

@@ -98,6 +98,7 @@ class Tracker:
         self._slots = anyio.Semaphore(max_in_flight)
         self._on_fatal = on_fatal
         self._closed = False
+        self._in_submit = 0  # submit() calls under way: iteration does not end before them
         #: Called with each entry whose outcome was delivered (sources drop their state).
         self.on_done: list[Callable[[Entry], None]] = []
 
@@ -246,9 +247,18 @@ class Tracker:
         """Whether :meth:`close` was called."""
         return self._closed
 
+    def submit_started(self) -> None:
+        """A ``submit()`` call began (it may wait for a slot or the journal)."""
+        self._in_submit += 1
+
+    def submit_ended(self) -> None:
+        """A ``submit()`` call returned or raised (its key is tracked, replayed or gone)."""
+        self._in_submit -= 1
+        self.maybe_finish()
+
     def maybe_finish(self) -> None:
-        """End iteration once closed and nothing is pending."""
-        if self._closed and not self.entries:
+        """End iteration once closed, nothing is pending and no ``submit()`` is under way."""
+        if self._closed and not self.entries and not self._in_submit:
             self.outcomes.close()
 
 

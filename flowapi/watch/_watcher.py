@@ -84,6 +84,9 @@ __all__ = ["JobWatcher", "WatchMode", "WatcherStats"]
 log = logging.getLogger("flowapi")
 
 WatchMode = Literal["listing", "poll", "webhook"]
+#: Journal objects a watcher of this process is using (one watcher per journal at a time;
+#: another process is kept out by the sqlite journal's file lock).
+_JOURNALS_IN_USE: set[int] = set()
 _JOB_DECODER = msgspec.json.Decoder(Job)
 
 
@@ -249,6 +252,19 @@ class JobWatcher(Generic[TagT]):
     async def __aenter__(self) -> Self:
         if self._state != "new":
             raise RuntimeError("a JobWatcher can be entered once; use flow.watch() again")
+        if id(self.journal) in _JOURNALS_IN_USE:
+            raise RuntimeError(
+                "this journal object is in use by another JobWatcher: two watchers on one "
+                "journal would submit the same keys twice; finish the other block first")
+        _JOURNALS_IN_USE.add(id(self.journal))
+        try:
+            await self._enter()
+        except BaseException:
+            _JOURNALS_IN_USE.discard(id(self.journal))
+            raise
+        return self
+
+    async def _enter(self) -> None:
         await self.journal.open()
         try:
             rows = await self.journal.rows()
@@ -267,7 +283,6 @@ class JobWatcher(Generic[TagT]):
         self._times.task_group = tg
         self._state = "open"
         tg.start_soon(self._run_timers)
-        return self
 
     async def _find_in_doubt(self, rows: list[Submission]) -> None:
         """A resume looks for the submits an earlier run left in doubt first — in one sweep,
@@ -316,9 +331,12 @@ class JobWatcher(Generic[TagT]):
             self._times.task_group = None
             self._state = "ended"
             self._tracker.outcomes.close()
-            if self._owns_journal:
-                with anyio.CancelScope(shield=True):
-                    await self.journal.close()
+            try:
+                if self._owns_journal:
+                    with anyio.CancelScope(shield=True):
+                        await self.journal.close()
+            finally:
+                _JOURNALS_IN_USE.discard(id(self.journal))
         if self._fatal is not None and (exc is None or cancelled):
             raise self._fatal
         return suppressed if cancelled else None
@@ -403,6 +421,14 @@ class JobWatcher(Generic[TagT]):
         canonical = canonical_params(base.to_wire())
         if key is not None and key in self._keys:
             raise ValueError(f"duplicate submission key {key!r} in this watcher")
+        self._tracker.submit_started()  # a close() meanwhile still waits for this key
+        try:
+            return await self._submit(params, tag, key, user_ref, kind, canonical)
+        finally:
+            self._tracker.submit_ended()
+
+    async def _submit(self, params: SubmitParams, tag: TagT | None, key: str | None,
+                      user_ref: str | None, kind: str, canonical: str) -> str:
         await self._tracker.acquire_slot()
         occurrence: int | None = None
         if key is None:  # taken only with the slot, given back if nothing came of it
