@@ -50,7 +50,6 @@ from flowapi.journal import (
     canonical_params,
     content_key,
     open_journal,
-    split_reply_ref,
 )
 from flowapi.resources.jobs import normalize_listing_id
 from flowapi.types.jobs import Job
@@ -699,10 +698,3 @@ def _kind_of(class_name: str) -> str:
     if "Image" in class_name:
         return "image"
     return "video"
-
-
-def split_user_reply_ref(job: Job) -> str | None:
-    """The caller's own ``replyRef`` in a job record sent by a watcher (without the
-    watcher's marker)."""
-    return split_reply_ref(job.reply_ref)[1]
-
