@@ -5,6 +5,8 @@ the same key with other params. Each failed before its fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import pytest
 
@@ -272,3 +274,88 @@ async def test_close_while_a_submit_waits_for_its_slot_still_yields_it(
                 watcher.close()
                 outcomes.extend([o async for o in watcher])
     assert len(outcomes) == len(fake.jobs) == 2
+
+
+# -- found by a second adversarial pass ---------------------------------------------------------
+
+
+async def _in_doubt_row(flow: FlowSession, journal: object, key: str = "k") -> str:
+    from flowapi.journal import Attempt, InDoubt, Journal, new_marker
+
+    assert isinstance(journal, Journal)
+    marker = new_marker()
+    await flow.jobs.submit(VideoParams(prompt="x", reply_ref=marker))  # the job exists
+    await journal.add(key, kind="VideoParams", params="{}", tag=None)
+    await journal.update(key, Attempt(marker=marker))
+    await journal.update(key, InDoubt(reason="reset"))
+    return marker
+
+
+@pytest.mark.parametrize("count", [4, 16])
+async def test_resubmit_in_doubt_never_resends_when_a_candidate_could_not_be_read(
+        flow: FlowSession, fake: FakeFlowServer, count: int) -> None:
+    """The listing answers but the candidate's own record keeps failing: the lookup was not
+    complete, so the submit is not resent (its job may be that candidate)."""
+    from flowapi.journal import MemoryJournal
+
+    journal = MemoryJournal()
+    await _in_doubt_row(flow, journal)
+    fake.set_faults(Faults(rules=[FaultRule("poll_500", route="GET jobs/*", count=count)]))
+    with anyio.fail_after(60):
+        async with flow.watch(mode="poll", journal=journal, resubmit_in_doubt=True) as watcher:
+            await watcher.submit(VideoParams(prompt="x"), key="k")
+            watcher.close()
+            outcomes = [o async for o in watcher]
+    assert len(outcomes) == 1 and len(fake.jobs) == 1, outcomes
+
+
+async def test_a_forged_callback_never_adopts_another_job_for_a_submit_in_doubt(
+        flow: FlowSession, fake: FakeFlowServer) -> None:
+    """A callback carrying the marker of a submit in doubt but another job's id is checked
+    against that job's own record: the key gets its own job, never the forged one."""
+    import msgspec
+
+    other = await flow.jobs.submit(VideoParams(prompt="someone else"))
+    fake.set_faults(Faults(rules=[FaultRule("reset_after_create", route="POST videos",
+                                            count=1)]))
+    with anyio.fail_after(30):
+        async with flow.watch(mode="poll", verify_callbacks=True) as watcher:
+            await watcher.submit(VideoParams(prompt="mine"), key="k")
+            while watcher.stats.states.get("reconciling", 0) == 0:
+                await anyio.sleep(0.001)
+            [real] = [j for j in fake.jobs if j != other.jobid]
+            marker = fake.jobs[real].request["replyRef"]
+            base = await flow.jobs.get(other.jobid)
+            watcher.notify(msgspec.structs.replace(
+                base, request={**base.request, "replyRef": marker}))
+            watcher.close()
+            [outcome] = [o async for o in watcher]
+    assert outcome.jobid == real
+
+
+@pytest.mark.parametrize("journal_kind", ["default", "memory", "sqlite"])
+async def test_a_submit_waiting_for_a_slot_raises_when_the_block_is_left(
+        flow: FlowSession, fake: FakeFlowServer, tmp_path: Path, journal_kind: str) -> None:
+    """A producer outliving the block, waiting for a slot: it gets RuntimeError (nothing
+    sent), never waits forever."""
+    from flowapi import MemoryJournal
+
+    journal = {"default": None, "memory": MemoryJournal(),
+               "sqlite": str(tmp_path / "j.sqlite")}[journal_kind]
+    errors: list[Exception] = []
+    with anyio.fail_after(15):
+        async with anyio.create_task_group() as tg, \
+                flow.watch(mode="poll", max_in_flight=1, journal=journal) as watcher:
+            async def producer() -> None:
+                try:
+                    for i in range(4):
+                        await watcher.submit(VideoParams(prompt=f"e{i}"))
+                except RuntimeError as exc:
+                    errors.append(exc)
+
+            tg.start_soon(producer)
+            async for _ in watcher:
+                break
+            left_at = fake.clock.now()
+    assert not [j for j in fake.jobs.values() if j.created_at > left_at]
+    assert errors and "nothing was sent" in str(errors[0])

@@ -61,6 +61,26 @@ def _carries(reply_ref: str | None, wanted: set[str]) -> bool:
     return reply_ref in wanted or split_reply_ref(reply_ref)[0] in wanted
 
 
+async def confirm_marker(session: FlowSession, jobid: str, marker: str | None) -> Job | None:
+    """The job ``jobid`` if its own record (``GET /jobs/{jobid}``) carries ``marker`` —
+    callbacks and kept callback bodies are unsigned, so they only name a candidate.
+
+    Raises:
+        AuthenticationError, PaymentRequiredError: the account cannot be used (fatal).
+    """
+    if marker is None:
+        return None
+    try:
+        job = await session.jobs.get(jobid)
+    except (AuthenticationError, PaymentRequiredError):
+        raise
+    except APIError as exc:
+        log.debug("reconcile: reading %s failed (%s)", jobid, exc)
+        return None
+    _SEEN.setdefault(session, {})[jobid] = job.reply_ref
+    return job if _carries(job.reply_ref, {marker}) else None
+
+
 def _candidates(stats: JobsStats, wanted: set[str], seen: dict[str, str | None], *,
                 skip: Callable[[str], bool]) -> list[str]:
     """Job ids of the listing (executing and history) that may carry a wanted marker,
@@ -98,8 +118,11 @@ async def find_all(session: FlowSession, journal: Journal, wanted: Mapping[str, 
             job = _JOB_DECODER.decode(body)
         except msgspec.MsgspecError:
             continue
-        if not known(job.jobid):
-            take(job)
+        if not known(job.jobid) and any(_carries(job.reply_ref, {m}) for m in markers):
+            confirmed = await confirm_marker(session, job.jobid, split_reply_ref(
+                job.reply_ref)[0] or job.reply_ref)
+            if confirmed is not None:
+                take(confirmed)
     if len(found) == len(set(wanted.values())):
         return found
     try:
@@ -127,8 +150,9 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
                           *, known: Callable[[str], bool], still_looking: Callable[[], bool],
                           rounds: int = 3, delay: float = 5.0,
                           max_reads: int = 50) -> tuple[Job | None, bool]:
-    """The job carrying one of ``markers`` in its ``replyRef``, and whether the lookup
-    could look at all (a listing answered, or a kept callback matched).
+    """The job carrying one of ``markers`` in its ``replyRef``, and whether the lookup was
+    complete (a listing answered and every candidate's record could be read) — only a
+    complete lookup that found nothing means "not there".
 
     Args:
         session: an open session.
@@ -151,12 +175,16 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
         except msgspec.MsgspecError:
             continue
         if _carries(job.reply_ref, wanted) and not known(job.jobid):
-            log.debug("reconcile: found %s in a kept callback", job.jobid)
-            return job, True
+            for marker in wanted:
+                confirmed = await confirm_marker(session, job.jobid, marker)
+                if confirmed is not None:
+                    log.debug("reconcile: found %s through a kept callback", job.jobid)
+                    return confirmed, True
     seen = _SEEN.setdefault(session, {})
     if len(seen) > _SEEN_MAX:
         seen.clear()
     checked: set[str] = set()
+    unread: set[str] = set()  # candidates whose record could not be read (yet)
     reads = 0
     looked = False
     for round_no in range(rounds):
@@ -173,8 +201,10 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
             continue
         looked = True
         for jobid in _candidates(stats, wanted, seen, skip=lambda j: j in checked or known(j)):
-            if reads >= max_reads or not still_looking():
+            if not still_looking():
                 return None, looked
+            if reads >= max_reads:
+                return None, False  # candidates left unread: not a "not found"
             checked.add(jobid)
             reads += 1
             try:
@@ -186,9 +216,11 @@ async def find_by_markers(session: FlowSession, journal: Journal, markers: Colle
             except APIError as exc:
                 log.debug("reconcile: reading %s failed (%s)", jobid, exc)
                 checked.discard(jobid)
+                unread.add(jobid)
                 continue
+            unread.discard(jobid)
             seen[jobid] = job.reply_ref
             if _carries(job.reply_ref, wanted):
                 log.debug("reconcile: found %s by its marker", jobid)
                 return job, True
-    return None, looked
+    return None, looked and not unread

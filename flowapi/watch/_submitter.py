@@ -48,7 +48,7 @@ from flowapi.journal import (
 )
 from flowapi.watch._budget import CreditBudget
 from flowapi.watch._entry import Entry, Phase
-from flowapi.watch._reconcile import find_by_markers
+from flowapi.watch._reconcile import confirm_marker, find_by_markers
 from flowapi.watch._scheduler import Timers, WorkerPool
 
 if TYPE_CHECKING:
@@ -366,6 +366,15 @@ class Submitter:
             "It is not resubmitted; a later run looks again. Submitting it anyway may pay "
             "twice (flowapi batch --resubmit-in-doubt, or flow.watch(resubmit_in_doubt=True)).",
             reply_ref=entry.marker), category=FailureCategory.IN_DOUBT)
+
+    async def adopt_confirmed(self, entry: Entry, jobid: str) -> None:
+        """A callback named ``jobid`` for ``entry``'s attempt in doubt: read the job and
+        adopt it only if its own record carries that attempt's marker."""
+        if entry.phase is not Phase.RECONCILING or entry.jobid is not None:
+            return
+        job = await confirm_marker(self._session, jobid, entry.marker)
+        if job is not None:
+            await self.adopt_found(entry, job)
 
     async def adopt_found(self, entry: Entry, job: Job) -> None:
         """``job`` carries the marker of ``entry``'s attempt in doubt: journal and watch it.

@@ -30,6 +30,10 @@ __all__ = ["Tracker", "WatcherStats"]
 
 log = logging.getLogger("flowapi")
 
+_STOPPED = ("JobWatcher.submit(): the watcher stopped (its block was left, or a fatal error) "
+            "while this submit waited; nothing was sent for it — a later run with the same "
+            "journal submits it")
+
 
 @dataclass(slots=True)
 class WatcherStats:
@@ -99,17 +103,41 @@ class Tracker:
         self._on_fatal = on_fatal
         self._closed = False
         self._in_submit = 0  # submit() calls under way: iteration does not end before them
+        self._stopped = False
+        self._slot_waits: set[anyio.CancelScope] = set()
         #: Called with each entry whose outcome was delivered (sources drop their state).
         self.on_done: list[Callable[[Entry], None]] = []
 
     # -- slots and membership -------------------------------------------------------------
 
     async def acquire_slot(self) -> None:
-        """Wait for a free slot (back-pressure)."""
+        """Wait for a free slot (back-pressure).
+
+        Raises:
+            RuntimeError: the watcher stopped (its block was left, or a fatal error) before
+                a slot came free; nothing was sent for this submit.
+        """
+        if self._stopped:
+            raise RuntimeError(_STOPPED)
         try:  # no extra trip through the event loop while slots are free
             self._slots.acquire_nowait()
+            return
         except anyio.WouldBlock:
-            await self._slots.acquire()
+            pass
+        with anyio.CancelScope() as wait:
+            self._slot_waits.add(wait)
+            try:
+                await self._slots.acquire()
+                return
+            finally:
+                self._slot_waits.discard(wait)
+        raise RuntimeError(_STOPPED)
+
+    def stop(self) -> None:
+        """The watcher stops: submits waiting for a slot raise instead of waiting forever."""
+        self._stopped = True
+        for wait in list(self._slot_waits):
+            wait.cancel()
 
     def release_slot(self) -> None:
         """Give a slot back (a key that took one ended without an entry)."""

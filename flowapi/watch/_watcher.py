@@ -316,6 +316,7 @@ class JobWatcher(Generic[TagT]):
         tg = self._tg
         assert tg is not None
         self._state = "exiting"  # nothing more is sent; POSTs on the wire finish (shielded)
+        self._tracker.stop()
         self._submitter.end_wires()
         tg.cancel_scope.cancel()
         cancelled = exc is not None and isinstance(exc, anyio.get_cancelled_exc_class())
@@ -351,6 +352,7 @@ class JobWatcher(Generic[TagT]):
         if self._fatal is None:
             self._fatal = exc
             log.error("watcher stopped by a fatal error: %s", exc)
+        self._tracker.stop()
         self._submitter.end_wires()
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
@@ -423,6 +425,10 @@ class JobWatcher(Generic[TagT]):
         self._tracker.submit_started()  # a close() meanwhile still waits for this key
         try:
             return await self._submit(params, tag, key, user_ref, kind, canonical)
+        except RuntimeError:
+            if self._fatal is not None:
+                raise self._fatal from None
+            raise
         finally:
             self._tracker.submit_ended()
 
@@ -441,6 +447,9 @@ class JobWatcher(Generic[TagT]):
         replayed = False
         try:
             row = await self.journal.add(key, kind=kind, params=canonical, tag=tag_json(tag))
+            if self._state != "open":  # the block was left meanwhile: nothing is sent
+                raise RuntimeError("JobWatcher.submit(): the watch block was left while this "
+                                   "submit was being journaled; nothing was sent for it")
             if row.params != canonical and row.state is not SubmissionState.PENDING:
                 log.warning("key %s was journaled with other params; its journaled "
                             "submission is resumed (use another key for new params)", key)
@@ -623,7 +632,8 @@ class JobWatcher(Generic[TagT]):
         watcher read ``GET /jobs/{jobid}`` now. ``created``/``started`` payloads,
         duplicates and callbacks after the outcome are ignored. A callback for a job this
         watcher does not know is kept in the journal (a later reconciliation may need it);
-        one carrying the marker of a submit in doubt adopts that job.
+        one carrying the marker of a submit in doubt adopts that job once its own record
+        (``GET /jobs/{jobid}``) confirms the marker.
 
         Args:
             job: the decoded callback payload, or just a job id.
@@ -659,7 +669,8 @@ class JobWatcher(Generic[TagT]):
         marker = marker_of(job)
         entry = self._tracker.by_marker.get(marker) if marker else None
         if entry is not None and entry.phase is Phase.RECONCILING and marker == entry.marker:
-            self._spawn(self._submitter.adopt_found(entry, job))
+            # callbacks are unsigned: the job's own record must carry the marker
+            self._spawn(self._submitter.adopt_confirmed(entry, jobid))
             return True
         if marker is not None:
             self._spawn(self.journal.record_callback(jobid, msgspec.json.encode(job)))
