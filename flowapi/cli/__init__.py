@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_batch_options(p: argparse.ArgumentParser) -> None:
     from flowapi.cli._arg_types import (
         directory,
-        file_path,
+        journal_target,
         non_negative_int,
         non_negative_number,
         positive_int,
@@ -133,8 +133,17 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--out", type=directory, default=None,
                    help="directory for the media files (required unless --dry-run)")
-    p.add_argument("--journal", type=file_path, default=None,
-                   help="journal file (default: OUT/flowapi-journal.sqlite)")
+    p.add_argument("--journal", type=journal_target, default=None,
+                   help="journal file, or a postgresql:// URL shared by several processes "
+                        "working on this batch together (default: $FLOWAPI_JOURNAL, else "
+                        "OUT/flowapi-journal.sqlite)")
+    p.add_argument("--namespace", default=None,
+                   help="with a PostgreSQL journal: the batch's name in it; processes with "
+                        "the same namespace cooperate (default: the URL's namespace= "
+                        "parameter, else batch:<absolute OUT>)")
+    p.add_argument("--lease", type=positive_seconds, default=30.0,
+                   help="with a PostgreSQL journal: seconds after which the prompts of a "
+                        "process that died are taken over by the others (default 30)")
     p.add_argument("--email", default=None,
                    help="Google Flow account for uploads and prompts without email "
                         "(default: the only account, or load balancing)")

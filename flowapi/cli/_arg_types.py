@@ -154,6 +154,15 @@ def file_path(text: str) -> Path:
     return path
 
 
+def journal_target(text: str) -> Path | str:
+    """``--journal``: a ``postgresql://`` URL (kept as text) or a journal file path."""
+    from flowapi.journal import is_postgres_url
+
+    if is_postgres_url(text.strip()):
+        return text.strip()
+    return file_path(text)
+
+
 def fault_spec(text: str) -> str:
     """A fault spec for the fake (``flowapi.testing.parse_faults``), checked here."""
     from flowapi.testing import parse_faults

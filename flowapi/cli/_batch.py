@@ -18,7 +18,13 @@ resume (:meth:`~flowapi.JobWatcher.submit` consults the journal), nothing more:
 The run opens with one line saying what it resumes, and reports journal rows that match
 no prompt any more (their jobs are not abandoned silently: jobid, state, what to do).
 Downloads go to a temp file renamed into place; ``.part`` leftovers of a killed run are
-removed. One run at a time per journal (a lock).
+removed. One run at a time per sqlite journal (a lock).
+
+With ``--journal postgresql://…`` (a :class:`~flowapi.journal.PostgresJournal`, DESIGN §11)
+several processes — on one host or many — cooperate on one batch: each prompt's key is
+claimed by one of them (the others follow it through the journal), each file is downloaded
+under its key's lease by one of them, and every process ends with the same summary. A
+process that dies is taken over once its leases lapse.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Protocol
 import anyio
 from anyio.abc import TaskGroup
 
+from flowapi._credits import estimate_credits
 from flowapi._errors import APIConnectionError, CreditBudgetError, FlowError, InvalidParamsError
 from flowapi._files import safe_filename
 from flowapi._outcomes import JobFailed, JobSucceeded
@@ -42,7 +49,16 @@ from flowapi._retry import backoff_delay
 from flowapi._session import FlowSession
 from flowapi.cli._prompts import PromptSpec
 from flowapi.cli._uploads import upload_files
-from flowapi.journal import FailureCategory, SqliteJournal, Submission, SubmissionState
+from flowapi.journal import (
+    FailureCategory,
+    Journal,
+    PostgresJournal,
+    SharedJournal,
+    SqliteJournal,
+    Submission,
+    SubmissionState,
+)
+from flowapi.journal._postgres import split_namespace
 from flowapi.resources.media import DownloadError
 from flowapi.types.accounts import Account
 from flowapi.types.jobs import Job
@@ -91,6 +107,13 @@ class BatchOptions:
             prompts it would submit could cost more, and stops submitting once reached
             (resubmissions count). Prompts finished or running from an earlier run cost
             nothing. Default ``None``.
+        journal_url: a ``postgresql://`` URL: the batch's journal is in PostgreSQL and
+            shared by every process started on it (``journal_path`` is ignored then).
+        namespace: the PostgreSQL journal's namespace (processes cooperate on one batch
+            by sharing it); default the URL's ``namespace=`` parameter, else
+            ``batch:<absolute out_dir>``.
+        lease: the PostgreSQL journal's lease in seconds (default 30): how long a killed
+            process's prompts wait before another process takes them over.
     """
 
     out_dir: Path
@@ -104,6 +127,26 @@ class BatchOptions:
     retry_failed: Collection[FailureCategory] = ()
     resubmit_in_doubt: bool = False
     max_credits: float | None = None
+    journal_url: str | None = None
+    namespace: str | None = None
+    lease: float = 30.0
+
+    def make_journal(self) -> Journal:
+        """The journal these options name (not opened)."""
+        if self.journal_url:
+            url, in_url = split_namespace(self.journal_url)
+            namespace = self.namespace or in_url or f"batch:{self.out_dir.resolve()}"
+            return PostgresJournal(url, namespace=namespace, lease=self.lease)
+        return SqliteJournal(self.journal_path or self.out_dir / JOURNAL_NAME)
+
+    @property
+    def journal_label(self) -> str:
+        """Where the journal is, for messages (never a password)."""
+        if self.journal_url:
+            journal = self.make_journal()
+            assert isinstance(journal, PostgresJournal)
+            return f"{journal.url} (namespace {journal.namespace!r})"
+        return str(self.journal_path or self.out_dir / JOURNAL_NAME)
 
 
 @dataclass(slots=True)
@@ -117,7 +160,8 @@ class BatchResult:
         files: downloaded files.
         error: the failure message.
         category: the failure category (``moderated``, ``in_doubt``, …), if failed.
-        resumed: the result came (partly) from the journal of an earlier run.
+        resumed: the result came (partly) from the journal of an earlier run (always
+            ``False`` with a shared journal: every process prints the same summary).
         remaining_credits: the account's credits after this job (``remainingCredits`` of
             its record), when the record has them.
     """
@@ -165,7 +209,10 @@ class BatchRunner:
         self.options = options
         self.reporter = reporter
         self.results: dict[int, BatchResult] = {s.index: BatchResult(spec=s) for s in specs}
-        self.journal = SqliteJournal(options.journal_path or options.out_dir / JOURNAL_NAME)
+        self.journal = options.make_journal()
+        #: Another process may work on this batch (a PostgreSQL journal).
+        self.shared: SharedJournal | None = (self.journal if isinstance(
+            self.journal, SharedJournal) else None)
         self._download_limiter = anyio.CapacityLimiter(4)
         self._credit_account: Account | None = None
         self._rows: dict[str, Submission] | None = None
@@ -231,9 +278,11 @@ class BatchRunner:
         return rows
 
     def _remove_partial_downloads(self) -> None:
-        """Delete ``.part`` temp files a killed run left in the output directory."""
+        """Delete ``.part`` temp files a killed run left in the output directory (with a
+        shared journal another process may be writing them: each file's leftovers are
+        removed under its key's lease instead, see :meth:`_download`)."""
         out = self.options.out_dir
-        if not out.is_dir():
+        if not out.is_dir() or self.shared is not None:
             return
         for leftover in out.glob(".*.part"):  # atomic_write_stream: .{name}.{random}.part
             if leftover.is_file() and (".mp4." in leftover.name or ".jpg." in leftover.name):
@@ -305,7 +354,8 @@ class BatchRunner:
                 counts[_resume_label(rows.get(spec.key), self.options)] += 1
             order = ("done", "running", "in doubt", "to retry", "new")
             parts = [f"{counts[k]} {k}" for k in order if counts.get(k)]
-            self.reporter.notice(f"resuming from {self.journal.path}: " + ", ".join(parts))
+            self.reporter.notice(f"resuming from {self.options.journal_label}: "
+                                 + ", ".join(parts))
         keys = {s.key for s in runnable}
         orphans = [r for k, r in rows.items() if k not in keys]
         if orphans:
@@ -412,6 +462,20 @@ class BatchRunner:
                                    else None)
             self.credits_committed = watcher.budget.committed
             self.reporter.watching(None)
+        if self.shared is not None:
+            self.credits_committed = await self._batch_credits()
+
+    async def _batch_credits(self) -> float:
+        """Credits committed by every attempt of this batch's prompts, whichever process
+        (or earlier run) sent it — the same figure in every cooperating process."""
+        keys = {s.key for s in self.specs}
+        total = 0.0
+        for row in await self.journal.rows():
+            params = _params_from_row(row) if row.key in keys and row.attempts else None
+            if params is not None:
+                price = estimate_credits(params, account=self._credit_account).most
+                total += (price or 0.0) * row.attempts
+        return total
 
     def _expected_files(self, spec: PromptSpec, jobid: str, count: int) -> dict[str, Path]:
         """name → path of the files of a job with ``count`` media items."""
@@ -429,6 +493,26 @@ class BatchRunner:
             self._done(spec, "failed", jobid=job.jobid, resumed=resumed,
                        error="the job completed but returned no media", category="job_failed")
             return
+        if self.shared is None:
+            await self._download_files(spec, job, resumed)
+            return
+        await self._hold(self.shared, spec.key)  # one process downloads each file
+        try:
+            await self._download_files(spec, job, resumed)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.shared.release([spec.key])
+
+    async def _hold(self, shared: SharedJournal, key: str) -> None:
+        """Wait for ``key``'s lease (another process may be downloading its files)."""
+        attempt = 0
+        while await shared.claim(key) is None:
+            attempt += 1
+            await self.flow.clock.sleep(backoff_delay(attempt, base=0.5,
+                                                      cap=shared.lease / 3))
+
+    async def _download_files(self, spec: PromptSpec, job: Job, resumed: bool) -> None:
+        media = job.media
         have = await self.journal.downloads(spec.key)
         files: list[Path] = []
         errors: list[str] = []
@@ -444,6 +528,7 @@ class BatchRunner:
                 if done is not None and await self._keep_recorded(spec, name, done, path):
                     files.append(path)
                     continue
+                _remove_partials_of(path)  # a killed run's leftovers of this very file
                 error = await self._fetch(spec, current, i - 1, thumb, path, name)
                 if error is not None and thumb:
                     # no route re-signs a thumbnail (GET assets/{id} re-signs the media):
@@ -523,6 +608,7 @@ class BatchRunner:
               resumed: bool = False, category: str | None = None,
               remaining_credits: float | None = None) -> None:
         result = self.results[spec.index]
+        resumed = resumed and self.shared is None
         result.remaining_credits = remaining_credits
         result.status = status
         result.jobid = jobid or result.jobid
@@ -618,6 +704,15 @@ def _params_from_row(row: Submission) -> VideoParams | None:
         return VideoParams.from_wire(json.loads(row.params))
     except ValueError:
         return None
+
+
+def _remove_partials_of(path: Path) -> None:
+    """Delete the ``.part`` temp files of ``path`` (``.{name}.{random}.part``) that a killed
+    run left: the caller holds the file's key, so nobody else is writing them."""
+    with contextlib.suppress(OSError):
+        for leftover in path.parent.glob(f".{path.name}.*.part"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
 
 
 def _job_tag(jobid: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from flowapi._errors import AuthenticationError, FlowError, PaymentRequiredError
 from flowapi._session import FlowSession
+from flowapi.cli._arg_types import journal_target
 from flowapi.cli._batch import (
     JOURNAL_NAME,
     BatchOptions,
@@ -28,6 +30,7 @@ from flowapi.cli._dry_run import (
     print_dry_run,
 )
 from flowapi.cli._prompts import PromptFileError, PromptSpec, load_prompts
+from flowapi.journal import JOURNAL_ENV
 
 __all__ = ["COMMANDS", "run_batch_ui"]
 
@@ -39,7 +42,13 @@ def _console() -> Console:
 
 
 def _options(args: argparse.Namespace) -> BatchOptions:
-    return BatchOptions(out_dir=args.out, journal_path=args.journal, email=args.email,
+    journal = args.journal
+    if journal is None and os.environ.get(JOURNAL_ENV, "").strip():
+        journal = journal_target(os.environ[JOURNAL_ENV])
+    return BatchOptions(out_dir=args.out,
+                        journal_path=journal if isinstance(journal, Path) else None,
+                        journal_url=journal if isinstance(journal, str) else None,
+                        namespace=args.namespace, lease=args.lease, email=args.email,
                         max_in_flight=args.max_in_flight, mode=args.mode,
                         job_timeout=args.job_timeout, thumbnails=not args.no_thumbnails,
                         resubmit_moderated=args.resubmit_moderated,
@@ -79,13 +88,14 @@ async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: Batc
     console.print(f"{ok}/{len(results)} prompts succeeded, {files} files in "
                   f"[bold]{options.out_dir.resolve()}[/]")
     remaining = [r.remaining_credits for r in results if r.remaining_credits is not None]
-    credits = (f"credits: ~{runner.credits_committed:,.0f} committed by this run (estimated"
+    by = "this batch (all processes and runs" if runner.shared is not None else "this run ("
+    credits = (f"credits: ~{runner.credits_committed:,.0f} committed by {by}estimated"
                + (")" if runner.credits_priced_for_account else
                   " at the highest plan price)"))
     if remaining:
         credits += f", {min(remaining):,.0f} left on the account (from the job records)"
     console.print(credits)
-    journal = options.journal_path or options.out_dir / JOURNAL_NAME
+    journal = options.journal_label
     if ok < len(results) and resumable:
         in_doubt = sum(1 for r in results if r.category == "in_doubt")
         console.print(f"journal: {journal} — run the same command again to resume "

@@ -5,12 +5,25 @@ memory, sqlite and PostgreSQL journals are adapters behind it.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from flowapi._errors import FlowError
 from flowapi.journal._states import Event, Submission
 
-__all__ = ["DuplicateJobidError", "Journal", "JournalError", "JournalLockedError"]
+if TYPE_CHECKING:
+    from flowapi._clock import Clock
+
+__all__ = [
+    "Change",
+    "DuplicateJobidError",
+    "Journal",
+    "JournalError",
+    "JournalLockedError",
+    "LeaseLostError",
+    "SharedJournal",
+]
 
 
 class JournalError(FlowError):
@@ -37,6 +50,29 @@ class DuplicateJobidError(JournalError):
         super().__init__(message)
         self.jobid = jobid
         self.owner = owner
+
+
+class LeaseLostError(JournalError):
+    """This worker no longer holds the key's lease (it lapsed — the process stalled for
+    longer than the lease — and another worker took the key over). Nothing was written;
+    the key is now the other worker's: watch it through the journal, never submit it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A hint from a :class:`SharedJournal` that something changed (never the change
+    itself: re-read the journal).
+
+    Attributes:
+        kind: ``"row"`` (the row of key ``ident`` finished or its lease was released),
+            ``"callback"`` (a ``replyUrl`` callback of jobid ``ident`` was recorded) or
+            ``"resync"`` (hints may have been lost, e.g. the listening connection
+            dropped: re-read everything watched).
+        ident: the key or jobid (empty for ``"resync"``).
+    """
+
+    kind: Literal["row", "callback", "resync"]
+    ident: str = ""
 
 
 @runtime_checkable
@@ -108,4 +144,78 @@ class Journal(Protocol):
 
     async def set_meta(self, name: str, value: str) -> None:
         """Store a free-form value (e.g. parked lanes)."""
+        ...
+
+
+@runtime_checkable
+class SharedJournal(Journal, Protocol):
+    """A journal several processes (workers, hosts) use at once — the PostgreSQL journal
+    (DESIGN §11). On top of :class:`Journal`:
+
+    * **leases**: a worker works on a key (submits it, watches its job, downloads its
+      files) only while it holds the key's lease; :meth:`claim` takes it, a heartbeat
+      renews it, :meth:`release` gives it back. A dead worker's leases lapse after
+      :attr:`lease` seconds and another worker claims its keys — and resumes them from
+      their rows (adopts the jobid, or looks an in-doubt submit up by its marker): a key
+      is never submitted again because its worker died. An ``Attempt`` (a POST about to
+      leave) is written only by the key's lease holder (else :class:`LeaseLostError`).
+    * **hints**: :meth:`subscribe` delivers :class:`Change` hints (PostgreSQL
+      ``LISTEN``/``NOTIFY``); they may be lost, so a watcher also re-reads what it waits
+      for every :attr:`resync_interval` seconds.
+    """
+
+    @property
+    def worker(self) -> str:
+        """This journal object's worker id (``host:pid:random``), the lease holder name."""
+        ...
+
+    @property
+    def lease(self) -> float:
+        """Seconds a lease lasts without a heartbeat (a dead worker's keys are claimable
+        at most this long after its last heartbeat)."""
+        ...
+
+    @property
+    def resync_interval(self) -> float:
+        """Seconds between re-reads of the keys and callbacks a watcher waits for (the
+        net under lost hints)."""
+        ...
+
+    def use_clock(self, clock: Clock) -> None:
+        """Measure leases with ``clock.time()`` instead of the server's clock (a fake's
+        simulated time in tests and demos; every worker must then use the same clock)."""
+        ...
+
+    async def claim(self, key: str) -> Submission | None:
+        """Take the lease of ``key`` if it is free, lapsed or already ours; the row, or
+        ``None`` when another live worker holds it (or is claiming it right now)."""
+        ...
+
+    async def claim_lapsed(self, keys: Sequence[str]) -> list[Submission]:
+        """Claim those of ``keys`` whose rows are unfinished and whose lease is free or
+        lapsed (rows another transaction has locked are skipped); the claimed rows."""
+        ...
+
+    async def release(self, keys: Collection[str]) -> None:
+        """Give back this worker's leases of ``keys`` (other workers are hinted)."""
+        ...
+
+    async def peek_held(self, keys: Sequence[str]) -> list[tuple[Submission, bool]]:
+        """The rows of ``keys`` that exist (one read, any state, no lease taken), each
+        with whether another live worker holds its lease."""
+        ...
+
+    async def callback_cursor(self) -> int:
+        """The cursor of the latest recorded callback (start :meth:`callbacks_since`
+        here to see only callbacks that arrive from now on)."""
+        ...
+
+    def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+        """Call ``listener`` (on the event loop, must not block) with each hint; returns
+        the function that unsubscribes it."""
+        ...
+
+    async def callbacks_since(self, cursor: int) -> tuple[int, list[tuple[str, bytes]]]:
+        """Callbacks recorded (or changed) after ``cursor`` (0 = all): the new cursor and
+        ``(jobid, body)`` pairs, oldest first."""
         ...

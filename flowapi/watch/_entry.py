@@ -31,17 +31,23 @@ class Phase(enum.Enum):
     """In doubt: being looked up by its markers."""
     RUNNING = "running"
     """Accepted: a job id is known and watched by the status source."""
+    FOLLOWING = "following"
+    """Another live worker holds the key's lease (a shared journal): watched through the
+    journal, without a slot or a request, until it finishes or its worker dies."""
     DONE = "done"
     """Its outcome was emitted."""
 
 
 _P = Phase
 _MOVES: dict[Phase, frozenset[Phase]] = {
-    _P.QUEUED: frozenset({_P.PARKED, _P.SUBMITTING, _P.RECONCILING, _P.RUNNING, _P.DONE}),
+    _P.QUEUED: frozenset({_P.PARKED, _P.SUBMITTING, _P.RECONCILING, _P.RUNNING, _P.DONE,
+                          _P.FOLLOWING}),  # FOLLOWING: its lease lapsed before the POST
     _P.PARKED: frozenset({_P.QUEUED, _P.SUBMITTING, _P.DONE}),
     _P.SUBMITTING: frozenset({_P.QUEUED, _P.PARKED, _P.RECONCILING, _P.RUNNING, _P.DONE}),
     _P.RECONCILING: frozenset({_P.QUEUED, _P.RUNNING, _P.DONE}),  # QUEUED: resubmit_in_doubt
     _P.RUNNING: frozenset({_P.QUEUED, _P.DONE}),  # QUEUED: resubmission after moderation
+    # claimed after its worker died: resumed from its row like any key
+    _P.FOLLOWING: frozenset({_P.QUEUED, _P.RECONCILING, _P.RUNNING, _P.DONE}),
     _P.DONE: frozenset(),
 }
 
@@ -54,7 +60,8 @@ class Entry:
     older ``seq`` is stale and skipped. ``reading`` makes reads single-flight;
     ``reread`` asks for one more read after the one on the wire (a callback came);
     ``early_callback``: a callback came while the jobid was still being journaled (the job
-    is read as soon as it is watched).
+    is read as soon as it is watched). ``holds_slot``: the key holds one of the
+    watcher's ``max_in_flight`` slots (a followed key does not).
     """
 
     key: str
@@ -82,6 +89,7 @@ class Entry:
     reading: bool = False
     reread: bool = False
     early_callback: bool = False
+    holds_slot: bool = True
     seq: int = 0
 
     def move(self, phase: Phase) -> Phase:

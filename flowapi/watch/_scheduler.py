@@ -53,6 +53,10 @@ class Timers:
         if self._wake is not None and due <= self._heap[0][0]:
             self._wake.cancel()
 
+    def call_after(self, seconds: float, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` ``seconds`` of clock time from now."""
+        self.call_at(self._clock.now() + seconds, callback)
+
     async def run(self) -> None:
         """Serve the heap forever (cancel to stop)."""
         heap = self._heap

@@ -41,6 +41,7 @@ from flowapi.journal import (
     Finished,
     InDoubt,
     Journal,
+    LeaseLostError,
     Refused,
     Retry,
     join_reply_ref,
@@ -103,6 +104,9 @@ class Submitter:
             (**may pay twice**; the user asked for it).
         known: whether a jobid belongs to a key of the journal (never a lookup candidate);
             default: the keys this watcher tracks.
+        on_lease_lost: called with an entry whose ``Attempt`` a shared journal refused
+            (:class:`~flowapi.journal.LeaseLostError`: another worker holds its key now;
+            nothing was sent). Default: treat it as fatal.
     """
 
     def __init__(self, session: FlowSession, journal: Journal, tracker: Tracker,
@@ -111,7 +115,8 @@ class Submitter:
                  on_fatal: Callable[[BaseException], None],
                  stopping: Callable[[], bool], budget: CreditBudget, *,
                  resubmit_in_doubt: bool = False,
-                 known: Callable[[str], bool] | None = None) -> None:
+                 known: Callable[[str], bool] | None = None,
+                 on_lease_lost: Callable[[Entry], None] | None = None) -> None:
         self._session = session
         self._journal = journal
         self._tracker = tracker
@@ -124,6 +129,7 @@ class Submitter:
         self._budget = budget
         self._resubmit_in_doubt = resubmit_in_doubt
         self._known = known or (lambda jobid: jobid in tracker.by_jobid)
+        self._on_lease_lost = on_lease_lost
         self._lanes = session.transport.lanes
         self._waiting: dict[str | None, list[Entry]] = {}
         self._tg: TaskGroup | None = None
@@ -229,7 +235,14 @@ class Submitter:
             await self._tracker.fail(entry, exc, category=FailureCategory.REJECTED)
             return None
         with anyio.CancelScope(shield=True):
-            await self._journal.update(entry.key, Attempt(marker=marker))
+            try:
+                await self._journal.update(entry.key, Attempt(marker=marker))
+            except LeaseLostError:
+                self._budget.release(price)
+                if self._on_lease_lost is None:
+                    raise
+                self._on_lease_lost(entry)  # another worker took the key over: follow it
+                return None
             self._tracker.bind_marker(entry, marker)
             if self._stopping():  # a 402 arrived meanwhile: do not send
                 await self._journal.update(entry.key, Refused())

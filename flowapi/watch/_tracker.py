@@ -19,7 +19,7 @@ import msgspec
 
 from flowapi._errors import FlowError
 from flowapi._outcomes import JobFailed, JobSucceeded, Outcome, OutcomeQueue
-from flowapi.journal import FailureCategory, Finished, Journal
+from flowapi.journal import FailureCategory, Finished, IllegalTransition, Journal
 from flowapi.watch._categories import category_of
 from flowapi.watch._entry import Entry, Phase
 
@@ -143,12 +143,30 @@ class Tracker:
         """Give a slot back (a key that took one ended without an entry)."""
         self._slots.release()
 
+    def try_acquire_slot(self) -> bool:
+        """Take a slot if one is free, without waiting (a key taken over from a dead
+        worker is resumed at once; it holds a slot only when one was free)."""
+        try:
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            return False
+        return True
+
+    def give_back(self, entry: Entry) -> None:
+        """``entry`` no longer needs its slot (it is followed now); idempotent."""
+        if entry.holds_slot:
+            entry.holds_slot = False
+            self._slots.release()
+
     def add(self, entry: Entry) -> None:
         """Start tracking ``entry`` (its slot is taken), with the markers its earlier
-        attempts carried (a callback may bring one)."""
-        self.entries[entry.key] = entry
+        attempts carried (a callback may bring one). Tracking an entry again (a followed
+        key resumed after a takeover) only registers its markers."""
         for marker in entry.markers:
             self.by_marker[marker] = entry
+        if self.entries.get(entry.key) is entry:
+            return
+        self.entries[entry.key] = entry
         self._count(None, entry.phase)
 
     @property
@@ -226,6 +244,17 @@ class Tracker:
                                        params=entry.params, jobid=entry.jobid, job=job,
                                        attempts=entry.attempts, category=cat))
 
+    def settle(self, entry: Entry, outcome: Outcome[Any]) -> None:
+        """Yield the outcome another worker recorded for a tracked (followed) key."""
+        if not self._claim(entry):
+            return
+        self.stats.resumed += 1
+        if isinstance(outcome, JobSucceeded):
+            self.stats.succeeded += 1
+        else:
+            self.stats.failed += 1
+        self._deliver(entry, outcome)
+
     def replay(self, outcome: Outcome[Any]) -> None:
         """Yield an outcome an earlier run recorded (no slot, no journal write)."""
         self.stats.resumed += 1
@@ -247,6 +276,15 @@ class Tracker:
         with anyio.CancelScope(shield=True):
             try:
                 await self.journal.update(entry.key, event)
+            except IllegalTransition as exc:
+                row = await self.journal.get(entry.key)
+                if row is None or not row.state.finished:
+                    self._on_fatal(exc)
+                    return
+                # a shared journal: another worker took the key over after this one's
+                # lease lapsed and recorded the same job's outcome first
+                log.info("%s: its outcome was already recorded by another worker (%s)",
+                         entry.key, row.state.value)
             except Exception as exc:
                 self._on_fatal(exc)
 
@@ -257,7 +295,8 @@ class Tracker:
         for marker in entry.markers:
             if self.by_marker.get(marker) is entry:
                 del self.by_marker[marker]
-        self._slots.release()
+        if entry.holds_slot:
+            self._slots.release()
         for forget in self.on_done:
             forget(entry)
         self.outcomes.put(outcome)

@@ -29,6 +29,7 @@ import anyio.lowlevel
 import msgspec
 
 from flowapi._capabilities import validate
+from flowapi._clock import RealClock
 from flowapi._errors import (
     AmbiguousSubmitError,
     InvalidParamsError,
@@ -45,6 +46,7 @@ from flowapi.journal import (
     IllegalTransition,
     Journal,
     Retry,
+    SharedJournal,
     Submission,
     SubmissionState,
     canonical_params,
@@ -55,6 +57,7 @@ from flowapi.resources.jobs import normalize_listing_id
 from flowapi.types.jobs import Job
 from flowapi.watch._budget import CreditBudget
 from flowapi.watch._entry import Entry, Phase
+from flowapi.watch._follower import Follower
 from flowapi.watch._reader import Backstop, Reader
 from flowapi.watch._reconcile import find_all, marker_of
 from flowapi.watch._scheduler import Timers
@@ -217,7 +220,13 @@ class JobWatcher(Generic[TagT]):
                                     webhook_url if mode == "webhook" else None,
                                     self._accepted, self._set_fatal, self._stopping,
                                     self.budget, resubmit_in_doubt=resubmit_in_doubt,
-                                    known=self._is_known_jobid)
+                                    known=self._is_known_jobid,
+                                    on_lease_lost=self._lease_lost)
+        shared = self.journal if isinstance(self.journal, SharedJournal) else None
+        self._follower = None if shared is None else Follower(
+            shared, self._timers, finished=self._settle_followed,
+            claimed=self._took_over, callback=self._shared_callback,
+            on_fatal=self._set_fatal)
         self._times = GenerationTimes(session, self.poll_policy, self.stats,
                                       learn=learn_generation_times and mode != "webhook",
                                       on_learned=self._replan)
@@ -264,10 +273,17 @@ class JobWatcher(Generic[TagT]):
         return self
 
     async def _enter(self) -> None:
+        shared = self._shared
+        if shared is not None and not isinstance(self._clock, RealClock):
+            shared.use_clock(self._clock)  # a fake's simulated time: leases follow it
         await self.journal.open()
         try:
             rows = await self.journal.rows()
             self._known_jobids.update(r.jobid for r in rows if r.jobid)
+            if shared is not None:  # only the in-doubt submits no live worker is handling
+                claimed = {r.key for r in await shared.claim_lapsed(
+                    [r.key for r in rows if r.marker and r.state.in_doubt])}
+                rows = [r for r in rows if r.key in claimed]
             await self._find_in_doubt(rows)
         except BaseException:  # e.g. a 401 during the lookup: the journal is not kept open
             if self._owns_journal:
@@ -282,6 +298,8 @@ class JobWatcher(Generic[TagT]):
         self._times.task_group = tg
         self._state = "open"
         tg.start_soon(self._run_timers)
+        if self._follower is not None:
+            await self._follower.start(tg)
 
     async def _find_in_doubt(self, rows: list[Submission]) -> None:
         """A resume looks for the submits an earlier run left in doubt first — in one sweep,
@@ -318,6 +336,8 @@ class JobWatcher(Generic[TagT]):
         self._state = "exiting"  # nothing more is sent; POSTs on the wire finish (shielded)
         self._tracker.stop()
         self._submitter.end_wires()
+        if self._follower is not None:
+            self._follower.stop()
         tg.cancel_scope.cancel()
         cancelled = exc is not None and isinstance(exc, anyio.get_cancelled_exc_class())
         try:
@@ -332,6 +352,7 @@ class JobWatcher(Generic[TagT]):
             self._state = "ended"
             self._tracker.outcomes.close()
             try:
+                await self._release_unfinished()
                 if self._owns_journal:
                     with anyio.CancelScope(shield=True):
                         await self.journal.close()
@@ -340,6 +361,26 @@ class JobWatcher(Generic[TagT]):
         if self._fatal is not None and (exc is None or cancelled):
             raise self._fatal
         return suppressed if cancelled else None
+
+    @property
+    def _shared(self) -> SharedJournal | None:
+        return self.journal if isinstance(self.journal, SharedJournal) else None
+
+    async def _release_unfinished(self) -> None:
+        """Leaving the block: give back the leases of keys left unfinished, so another
+        worker takes them over at once instead of after the lease."""
+        shared = self._shared
+        if shared is None:
+            return
+        keys = [e.key for e in self._tracker.entries.values()
+                if e.phase is not Phase.FOLLOWING]
+        if keys:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await shared.release(keys)
+                except Exception as exc:  # the leases lapse on their own
+                    log.warning("journal: could not release %d leases (%s); other workers "
+                                "take the keys over once they lapse", len(keys), exc)
 
     def _is_known_jobid(self, jobid: str) -> bool:
         """Whether a job belongs to a key of this journal (never a lookup candidate)."""
@@ -450,7 +491,18 @@ class JobWatcher(Generic[TagT]):
             if self._state != "open":  # the block was left meanwhile: nothing is sent
                 raise RuntimeError("JobWatcher.submit(): the watch block was left while this "
                                    "submit was being journaled; nothing was sent for it")
-            if row.params != canonical and row.state is not SubmissionState.PENDING:
+            shared, claimed = self._shared, False
+            if shared is not None and row.state is not SubmissionState.SUCCEEDED:
+                held = await shared.claim(key)  # None: another live worker has the key
+                if held is not None:
+                    row, claimed = held, True
+                elif self._state != "open":
+                    raise RuntimeError("JobWatcher.submit(): the watch block was left while "
+                                       "this submit was being journaled; nothing was sent")
+            following = shared is not None and not claimed and \
+                row.state is not SubmissionState.SUCCEEDED
+            if (row.params != canonical and row.state is not SubmissionState.PENDING
+                    and not following):
                 log.warning("key %s was journaled with other params; its journaled "
                             "submission is resumed (use another key for new params)", key)
                 params = _journaled_params(params, row) or params
@@ -459,7 +511,12 @@ class JobWatcher(Generic[TagT]):
                           model=_unset_to_none(params, "model"), kind=_kind_of(kind),
                           user_reply_ref=user_ref, attempts=row.attempts,
                           markers=row.markers, marker=row.marker)
+            if following:
+                self._follow(entry)
+                return key
             replayed = await self._resume(entry, row)
+            if replayed and claimed and shared is not None:
+                await shared.release([key])  # nothing to do for it: free it at once
         except BaseException:
             if key not in self._tracker.entries and not replayed:
                 self._tracker.release_slot()
@@ -486,16 +543,14 @@ class JobWatcher(Generic[TagT]):
                 try:  # timed out or unreadable: the job exists, watch it again
                     await self.journal.update(entry.key, Accepted(jobid=row.jobid))
                 except DuplicateJobidError:  # another key holds it (a migrated 0.1 journal)
-                    self._tracker.release_slot()
-                    self._tracker.replay(self._recorded(entry, row))
+                    self._replay(entry, row)
                     return True
                 self._track(entry)
                 self.stats.adopted_running += 1
                 self._adopt_accepted(entry, row.jobid)
                 return False
         if state is SubmissionState.SUCCEEDED or state is SubmissionState.FAILED:
-            self._tracker.release_slot()
-            self._tracker.replay(self._recorded(entry, row))
+            self._replay(entry, row)
             return True
         self._track(entry)
         if state is SubmissionState.ACCEPTED:
@@ -517,6 +572,51 @@ class JobWatcher(Generic[TagT]):
 
     def _track(self, entry: Entry) -> None:
         self._tracker.add(entry)
+
+    def _replay(self, entry: Entry, row: Submission) -> None:
+        """Yield the key's recorded outcome again (no request)."""
+        if self._tracker.entries.get(entry.key) is entry:  # a followed key taken over
+            self._tracker.settle(entry, self._recorded(entry, row))
+            return
+        if entry.holds_slot:
+            entry.holds_slot = False
+            self._tracker.release_slot()
+        self._tracker.replay(self._recorded(entry, row))
+
+    # -- a shared journal: keys other workers hold ---------------------------------------
+
+    def _follow(self, entry: Entry) -> None:
+        """Another live worker holds ``entry``'s key: watch its row, not the API."""
+        assert self._follower is not None
+        self._tracker.add(entry)
+        self._tracker.move(entry, Phase.FOLLOWING)
+        self._tracker.give_back(entry)
+        self._follower.follow(entry)
+
+    def _lease_lost(self, entry: Entry) -> None:
+        """The journal refused ``entry``'s ``Attempt``: its lease lapsed and another
+        worker holds the key now (nothing was sent). Follow it."""
+        log.warning("%s: this worker's lease lapsed and another worker took the key over; "
+                    "following it (nothing was sent)", entry.key)
+        self._follow(entry)
+
+    def _settle_followed(self, entry: Entry, row: Submission) -> None:
+        """A followed key finished (recorded by the worker that held it)."""
+        self._tracker.settle(entry, self._recorded(entry, row))
+
+    async def _took_over(self, entry: Entry, row: Submission) -> None:
+        """A followed key's worker died (its lease lapsed) and this worker claimed it:
+        resume it from its row — adopt its jobid, look an in-doubt submit up by its
+        marker, submit a pending one. Never a second POST for an attempt on record."""
+        entry.holds_slot = self._tracker.try_acquire_slot()
+        entry.attempts, entry.markers, entry.marker = row.attempts, row.markers, row.marker
+        if self._state != "open":
+            return
+        await self._resume(entry, row)
+
+    def _shared_callback(self, job: Job) -> None:
+        """A callback another worker's receiver recorded: wake this worker's job."""
+        self._notify(job, record=False)
 
     def _adopt_accepted(self, entry: Entry, jobid: str) -> None:
         """Watch the journaled job of a tracked entry (it may be done already)."""
@@ -641,11 +741,14 @@ class JobWatcher(Generic[TagT]):
         Returns:
             ``True`` if the job belongs to this watcher, ``False`` otherwise.
         """
+        return self._notify(job, record=True)
+
+    def _notify(self, job: Job | str, *, record: bool) -> bool:
         raw_id = job if isinstance(job, str) else job.jobid
         jobid = normalize_listing_id(raw_id)
         entry = self._tracker.by_jobid.get(jobid)
         if entry is None:
-            return self._unclaimed(jobid, job)
+            return self._unclaimed(jobid, job, record=record)
         if isinstance(job, Job) and not job.is_finished:
             return True
         if entry.phase is not Phase.RUNNING:  # its jobid is being journaled right now
@@ -661,7 +764,7 @@ class JobWatcher(Generic[TagT]):
         self._reader.read(entry)
         return True
 
-    def _unclaimed(self, jobid: str, job: Job | str) -> bool:
+    def _unclaimed(self, jobid: str, job: Job | str, *, record: bool) -> bool:
         if jobid in self._known_jobids:
             return True
         if isinstance(job, str) or self._tg is None:
@@ -672,7 +775,7 @@ class JobWatcher(Generic[TagT]):
             # callbacks are unsigned: the job's own record must carry the marker
             self._spawn(self._submitter.adopt_confirmed(entry, jobid))
             return True
-        if marker is not None:
+        if marker is not None and record:  # a shared journal hints the other workers
             self._spawn(self.journal.record_callback(jobid, msgspec.json.encode(job)))
         return entry is not None
 

@@ -1,0 +1,157 @@
+"""Issue 9: several watchers (workers) share one PostgreSQL journal — through the public API
+against the fake, on a real PostgreSQL server (the ``postgres_dsn`` fixture).
+
+Each worker is a separate :class:`~flowapi.journal.PostgresJournal` object (its own worker
+id, pool and ``LISTEN`` connection), exactly as in separate processes; the process-level
+tests (three ``flowapi batch`` processes, ``kill -9``) are in tests/test_postgres_cli.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import pytest
+
+from flowapi import FlowSession, JobFailed, JobSucceeded, Outcome, RetryBudget, VideoParams
+from flowapi.journal import PostgresJournal, SubmissionState
+from flowapi.testing import FakeFlowServer
+
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+
+TIME_SCALE = 0.002
+
+
+@asynccontextmanager
+async def stack(**fake_args: object) -> AsyncIterator[tuple[FakeFlowServer, FlowSession]]:
+    async with FakeFlowServer(time_scale=TIME_SCALE, seed=9, **fake_args) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock,
+                        retry_budget=RetryBudget(capacity=1000)) as flow:
+        yield fake, flow
+
+
+def prompts(n: int) -> list[VideoParams]:
+    return [VideoParams(prompt=f"shared batch prompt {i}", model="veo-3.1-lite")
+            for i in range(n)]
+
+
+async def work(flow: FlowSession, journal: PostgresJournal, params: list[VideoParams],
+               got: dict[str, Outcome], **watch: object) -> None:
+    async with flow.watch(journal=journal, max_in_flight=4, **watch) as watcher:  # type: ignore[arg-type]
+        async def feed() -> None:
+            for i, p in enumerate(params):
+                await watcher.submit(p, key=f"k{i:03d}", tag=i)
+            watcher.close()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feed)
+            async for outcome in watcher:
+                assert outcome.key not in got, "an outcome yielded twice by one watcher"
+                got[outcome.key] = outcome
+
+
+def created_per_prompt(fake: FakeFlowServer) -> Counter[str]:
+    return Counter(job.request["prompt"] for job in fake.jobs.values())
+
+
+async def test_three_workers_split_one_batch_and_each_sees_every_outcome(
+        postgres_dsn: str) -> None:
+    ns = uuid.uuid4().hex
+    params = prompts(24)
+    async with stack() as (fake, flow):
+        journals = [PostgresJournal(postgres_dsn, namespace=ns, lease=3000.0,
+                                    resync_interval=5.0) for _ in range(3)]
+        got: list[dict[str, Outcome]] = [{}, {}, {}]
+        try:
+            for j in journals:
+                await j.open()
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as tg:
+                    for j, g in zip(journals, got, strict=True):
+                        tg.start_soon(work, flow, j, params, g)
+        finally:
+            for j in journals:
+                await j.close()
+        assert created_per_prompt(fake) == {p.prompt: 1 for p in params}
+        for g in got:
+            assert sorted(g) == [f"k{i:03d}" for i in range(24)]
+            assert all(isinstance(o, JobSucceeded) for o in g.values())
+        # the same job for a key, whichever worker yielded it
+        for key in got[0]:
+            jobs = {g[key].job.jobid for g in got if isinstance(g[key], JobSucceeded)}
+            assert len(jobs) == 1
+        # the work was split: no worker submitted everything
+        submitted = [sum(1 for o in g.values() if not o.resumed) for g in got]
+        assert sum(submitted) == 24
+        assert max(submitted) < 24
+
+
+async def test_a_worker_that_leaves_early_hands_its_jobs_over(postgres_dsn: str) -> None:
+    """Worker A submits, then leaves its block while its jobs run (its leases are given
+    back); worker B, started on the same keys, adopts A's jobs by jobid — no POST again."""
+    ns = uuid.uuid4().hex
+    params = prompts(6)
+    async with stack() as (fake, flow):
+        a = PostgresJournal(postgres_dsn, namespace=ns)
+        b = PostgresJournal(postgres_dsn, namespace=ns)
+        try:
+            async with flow.watch(journal=a, max_in_flight=6) as watcher:
+                for i, p in enumerate(params):
+                    await watcher.submit(p, key=f"k{i:03d}")
+                with anyio.fail_after(30):
+                    while len(fake.jobs) < 6:
+                        await anyio.sleep(0.01)
+            rows = await a.rows()
+            assert {r.state for r in rows} == {SubmissionState.ACCEPTED}
+            got: dict[str, Outcome] = {}
+            with anyio.fail_after(60):
+                await work(flow, b, params, got)
+        finally:
+            await a.close()
+            await b.close()
+        assert len(fake.jobs) == 6
+        assert created_per_prompt(fake) == {p.prompt: 1 for p in params}
+        assert all(isinstance(o, JobSucceeded) for o in got.values()) and len(got) == 6
+
+
+async def test_a_dead_workers_keys_are_taken_over_after_the_lease(postgres_dsn: str) -> None:
+    """Worker A claims keys and "dies" (its journal stops heartbeating without releasing,
+    like kill -9); B follows those keys, and once A's lease lapses B resumes them from
+    their rows: accepted jobs adopted by jobid, never submitted again."""
+    ns = uuid.uuid4().hex
+    params = prompts(5)
+    async with stack() as (fake, flow):
+        a = PostgresJournal(postgres_dsn, namespace=ns, lease=20.0)
+        b = PostgresJournal(postgres_dsn, namespace=ns, lease=20.0, resync_interval=2.0)
+        try:
+            with anyio.CancelScope() as scope:
+                async with flow.watch(journal=a, max_in_flight=5) as watcher:
+                    for i, p in enumerate(params[:3]):
+                        await watcher.submit(p, key=f"k{i:03d}")
+                    with anyio.fail_after(30):
+                        while len(fake.jobs) < 3:
+                            await anyio.sleep(0.01)
+                    # A "dies" like kill -9: its heartbeat stops, it releases nothing
+                    for task in a._tasks:
+                        task.cancel()
+
+                    async def released_nothing(keys: object) -> None:
+                        return None
+
+                    a.release = released_nothing  # type: ignore[method-assign]
+                    scope.cancel()
+            holders = await b.holders()
+            assert set(holders) == {"k000", "k001", "k002"}
+            got: dict[str, Outcome] = {}
+            with anyio.fail_after(60):
+                await work(flow, b, params, got)
+        finally:
+            await b.close()
+            await a.close()
+        assert created_per_prompt(fake) == {p.prompt: 1 for p in params}
+        assert sorted(got) == [f"k{i:03d}" for i in range(5)]
+        assert all(isinstance(o, JobSucceeded) for o in got.values())
+        assert not any(isinstance(o, JobFailed) for o in got.values())
