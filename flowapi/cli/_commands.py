@@ -88,7 +88,7 @@ async def run_batch_ui(flow: FlowSession, specs: list[PromptSpec], options: Batc
     console.print(f"{ok}/{len(results)} prompts succeeded, {files} files in "
                   f"[bold]{options.out_dir.resolve()}[/]")
     remaining = [r.remaining_credits for r in results if r.remaining_credits is not None]
-    by = "this batch (all processes and runs" if runner.shared is not None else "this run ("
+    by = "this batch (all processes and runs; " if runner.shared is not None else "this run ("
     credits = (f"credits: ~{runner.credits_committed:,.0f} committed by {by}estimated"
                + (")" if runner.credits_priced_for_account else
                   " at the highest plan price)"))

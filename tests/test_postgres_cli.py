@@ -1,0 +1,142 @@
+"""Issue 9 item 4: three ``flowapi batch --journal postgresql://…`` processes cooperate on
+one prompts file against one ``flowapi fake-server``; one of them is ``kill -9``-ed
+mid-run and the others finish its prompts.
+
+Checked from the fake's ground truth (``GET /_fake/state``) and the files on disk: every
+prompt created exactly once (one job per prompt, one per marker), every result file
+present exactly once in ``--out``, no ``.part`` left, every surviving process exits 0 and
+prints the same summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests._mp4 import assert_valid_mp4
+
+pytestmark = [pytest.mark.postgres,
+              pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
+
+TOKEN = "user:1234-cooperate-s3cret-token"
+TIME_SCALE = 0.01
+#: Leases in the fake's simulated seconds (the CLI follows the fake's clock): 300 s
+#: simulated = 3 real seconds at TIME_SCALE — generous against a busy CI machine's
+#: stalls, short enough to take a killed process's prompts over quickly.
+LEASE = 300
+CLI = [sys.executable, "-c", "import sys; from flowapi.cli import main; sys.exit(main())"]
+
+
+class Fake:
+    def __init__(self, proc: subprocess.Popen[str], base_url: str) -> None:
+        self.proc = proc
+        self.base_url = base_url
+        self.admin = base_url.split("/v1/")[0] + "/_fake/state"
+
+    def state(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.admin, timeout=10) as resp:  # loopback admin
+            data: dict[str, Any] = json.loads(resp.read())
+        return data
+
+
+@pytest.fixture
+def fake() -> Iterator[Fake]:
+    proc = subprocess.Popen([*CLI, "fake-server", "--port", "0", "--time-scale",
+                             str(TIME_SCALE), "--seed", "9", "--token", TOKEN],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "FakeFlowServer" in line, line
+        yield Fake(proc, line.rsplit(" at ", 1)[1].strip())
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def start_batch(fake: Fake, prompts: Path, out: Path, log: Path,
+                journal: str) -> subprocess.Popen[bytes]:
+    args = [*CLI, "batch", str(prompts), "--out", str(out), "--journal", journal,
+            "--token", TOKEN, "--base-url", fake.base_url, "--max-in-flight", "4",
+            "--lease", str(LEASE)]
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+
+
+def summary_of(log: Path) -> str:
+    """The summary a process printed: the table and the totals line (progress lines,
+    notices and the per-process credits wording excluded)."""
+    text = log.read_text(errors="replace")
+    start = text.index("flowapi batch — ")
+    lines = text[start:].splitlines()
+    return "\n".join(line for line in lines if not line.startswith("credits:"))
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["all-finish", "kill-9-one"])
+def test_three_processes_split_one_batch(fake: Fake, postgres_dsn: str, tmp_path: Path,
+                                         kill: bool) -> None:
+    n = 18
+    prompts = [{"prompt": f"cooperating scene {i}", "model": "veo-3.1-fast"}
+               for i in range(n)]
+    prompts_file = tmp_path / "prompts.json"
+    prompts_file.write_text(json.dumps(prompts))
+    out = tmp_path / "out"
+    journal = postgres_dsn + "?namespace=coop"
+    logs = [tmp_path / f"batch-{i}.log" for i in range(3)]
+    procs = [start_batch(fake, prompts_file, out, log, journal) for log in logs]
+    try:
+        killed: int | None = None
+        if kill:
+            deadline = time.monotonic() + 60
+            while len(fake.state()["jobs"]) < 4:  # mid-run: some jobs created
+                assert time.monotonic() < deadline, "no job was ever created"
+                assert all(p.poll() is None for p in procs), "a batch ended early"
+                time.sleep(0.02)
+            procs[1].send_signal(signal.SIGKILL)
+            procs[1].wait(timeout=10)
+            killed = 1
+        codes = [p.wait(timeout=180) for i, p in enumerate(procs) if i != killed]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+    outputs = [log.read_text(errors="replace") for log in logs]
+    assert codes == [0] * len(codes), outputs
+    state = fake.state()
+    jobs = state["jobs"]
+    # every prompt created exactly once, one job per marker
+    assert Counter(j["request"]["prompt"] for j in jobs.values()) == {
+        p["prompt"]: 1 for p in prompts}, outputs
+    assert set(Counter(j["reply_ref"] for j in jobs.values()).values()) == {1}
+    # every result file present exactly once
+    for i in range(1, n + 1):  # files are named after the prompt's 1-based position
+        videos = sorted(out.glob(f"{i:03d}-*.mp4"))
+        assert len(videos) == 1, (i, videos)
+        assert_valid_mp4(videos[0])
+    assert len(list(out.glob("*.mp4"))) == n
+    assert not list(out.glob(".*.part"))
+    # each media file fetched once across all processes (the survivors may refetch only
+    # what the killed one was downloading when it died)
+    media = Counter(r["path"] for r in state["requests"] if r["route"] == "GET media")
+    if not kill:
+        assert set(media.values()) == {1}, media
+    # the same summary from every surviving process
+    summaries = {summary_of(log) for i, log in enumerate(logs) if i != killed}
+    assert len(summaries) == 1, summaries
+    assert f"{n}/{n} prompts succeeded" in next(iter(summaries))
+    for text in outputs:
+        assert TOKEN not in text
+        assert not re.search(r"Traceback", text), text
