@@ -12,6 +12,12 @@ import pytest
 
 from flowapi import FlowSession, RetryBudget, RetryPolicy
 from flowapi.testing import FakeFlowServer
+from tests.conftest_postgres import (  # noqa: F401  (fixtures, hook)
+    postgres_admin_dsn,
+    postgres_database,
+    postgres_dsn,
+    pytest_collection_modifyitems,
+)
 from tests.conftest_replay import replay  # noqa: F401  (the `replay` fixture)
 
 TIME_SCALE = 0.001
