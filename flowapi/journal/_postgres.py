@@ -378,11 +378,6 @@ class PostgresJournal:
                 if found is None:
                     raise JournalError(f"no journal row for key {key!r}")
                 row, (owner, lease_until, now) = _row(found[:14]), found[14:]
-                if isinstance(event, Attempt) and (
-                        owner != self._worker or lease_until is None or lease_until < now):
-                    raise LeaseLostError(
-                        f"journal row {key!r}: this worker no longer holds its lease "
-                        f"({'held by ' + owner if owner else 'released'}); nothing was sent")
                 if isinstance(event, Accepted):
                     cur = await conn.execute(
                         "SELECT key FROM flowapi_submissions WHERE namespace = %(ns)s AND "
@@ -393,7 +388,12 @@ class PostgresJournal:
                             f"the server returned jobid {event.jobid} for {key!r}, but the "
                             f"journal already records it for {other[0]!r}",
                             jobid=event.jobid, owner=str(other[0]))
-                new = apply(row, event, now=self._wall())
+                new = apply(row, event, now=self._wall())  # IllegalTransition first
+                if isinstance(event, Attempt) and (
+                        owner != self._worker or lease_until is None or lease_until < now):
+                    raise LeaseLostError(
+                        f"journal row {key!r}: this worker no longer holds its lease "
+                        f"({'held by ' + owner if owner else 'released'}); nothing was sent")
                 finished = new.state.finished
                 await conn.execute(
                     "UPDATE flowapi_submissions SET kind=%(kind)s, params=%(params)s, "

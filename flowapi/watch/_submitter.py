@@ -44,6 +44,7 @@ from flowapi.journal import (
     LeaseLostError,
     Refused,
     Retry,
+    SharedJournal,
     join_reply_ref,
     new_marker,
 )
@@ -372,6 +373,12 @@ class Submitter:
                     await self._journal.update(entry.key, Finished(
                         category=FailureCategory.IN_DOUBT, error=f"in doubt: {searched}"))
                 await self._journal.update(entry.key, Retry(force=True))
+                shared = self._journal if isinstance(self._journal, SharedJournal) else None
+                if (shared is not None and self._on_lease_lost is not None
+                        and await shared.claim(entry.key) is None):
+                    # the failed row was free for a moment and another worker took it
+                    self._on_lease_lost(entry)
+                    return
             self.submit(entry)
             return
         await tracker.fail(entry, AmbiguousSubmitError(

@@ -1,0 +1,273 @@
+"""The PostgreSQL journal's own contract (issue 9 items 1–3) on a real server: leases and
+their fencing, namespaces, the versioned schema, hints, errors without secrets. The
+transition table itself is shared with the other journals (tests/test_journal_conformance.py)."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator
+
+import anyio
+import psycopg
+import pytest
+
+from flowapi import ScaledClock
+from flowapi.journal import (
+    Accepted,
+    Attempt,
+    Change,
+    FailureCategory,
+    Finished,
+    JournalError,
+    LeaseLostError,
+    PostgresJournal,
+    SharedJournal,
+    SubmissionState,
+    open_journal,
+)
+from flowapi.journal._postgres_schema import SCHEMA_VERSION, migrate
+
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+
+
+@pytest.fixture
+def clock() -> ScaledClock:
+    """A clock the tests move by hand (``advance``): leases lapse without waiting."""
+    return ScaledClock(1.0)
+
+
+@pytest.fixture
+async def pair(postgres_dsn: str, clock: ScaledClock
+               ) -> AsyncIterator[tuple[PostgresJournal, PostgresJournal]]:
+    ns = uuid.uuid4().hex
+    a = PostgresJournal(postgres_dsn, namespace=ns, lease=30.0, clock=clock)
+    b = PostgresJournal(postgres_dsn, namespace=ns, lease=30.0, clock=clock)
+    await a.open()
+    await b.open()
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def add(j: PostgresJournal, key: str) -> None:
+    await j.add(key, kind="VideoParams", params="{}", tag=None)
+
+
+async def test_is_a_shared_journal(pair: tuple[PostgresJournal, PostgresJournal]) -> None:
+    a, b = pair
+    assert isinstance(a, SharedJournal)
+    assert a.worker != b.worker
+
+
+async def test_one_worker_holds_a_key_at_a_time(
+        pair: tuple[PostgresJournal, PostgresJournal]) -> None:
+    a, b = pair
+    await add(a, "k")
+    assert await a.claim("k") is not None
+    assert await b.claim("k") is None
+    assert await a.claim("k") is not None  # claiming again is renewing
+    assert await a.holders() == {"k": a.worker}
+    assert await b.claim("missing") is None
+
+
+async def test_only_the_lease_holder_writes_an_attempt(
+        pair: tuple[PostgresJournal, PostgresJournal]) -> None:
+    a, b = pair
+    await add(a, "k")
+    with pytest.raises(LeaseLostError):  # nobody claimed it
+        await a.update("k", Attempt(marker="m1"))
+    await a.claim("k")
+    with pytest.raises(LeaseLostError):
+        await b.update("k", Attempt(marker="m1"))
+    row = await b.get("k")
+    assert row is not None and row.state is SubmissionState.PENDING and row.attempts == 0
+    assert (await a.update("k", Attempt(marker="m1"))).state is SubmissionState.SUBMITTING
+
+
+async def test_a_lapsed_lease_is_taken_over_and_the_old_holder_is_fenced(
+        pair: tuple[PostgresJournal, PostgresJournal], clock: ScaledClock) -> None:
+    a, b = pair
+    for task in a._tasks:  # a stalls: no heartbeat
+        task.cancel()
+    await add(a, "k")
+    await a.claim("k")
+    await a.update("k", Attempt(marker="m1"))
+    await a.update("k", Accepted(jobid="J"))
+    clock.advance(29.0)
+    assert await b.claim_lapsed(["k"]) == []
+    clock.advance(2.0)  # past the 30 s lease
+    [taken] = await b.claim_lapsed(["k"])
+    assert taken.state is SubmissionState.ACCEPTED and taken.jobid == "J"
+    # the stalled worker comes back: it cannot send a resubmission for the key
+    with pytest.raises(LeaseLostError):
+        await a.update("k", Attempt(marker="m2"))
+    # but what the server told it is still recorded (a jobid is never dropped)
+    assert (await a.update("k", Finished(succeeded=True))).state is SubmissionState.SUCCEEDED
+
+
+async def test_the_heartbeat_keeps_a_live_workers_lease(postgres_dsn: str) -> None:
+    fast = ScaledClock(0.001)  # 1000x: a 10 s lease is 10 ms of real time
+    ns = uuid.uuid4().hex
+    a = PostgresJournal(postgres_dsn, namespace=ns, lease=10.0, clock=fast)
+    b = PostgresJournal(postgres_dsn, namespace=ns, lease=10.0, clock=fast)
+    await a.open()
+    await b.open()
+    try:
+        await add(a, "k")
+        await a.claim("k")
+        start = fast.time()
+        while fast.time() - start < 100.0:  # ten leases long
+            assert await b.claim("k") is None
+            await anyio.sleep(0.005)
+        for task in a._tasks:  # a dies: no more heartbeats
+            task.cancel()
+        with anyio.fail_after(5):
+            while await b.claim("k") is None:
+                await anyio.sleep(0.005)
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_claim_lapsed_skips_finished_rows_and_live_leases(
+        pair: tuple[PostgresJournal, PostgresJournal]) -> None:
+    a, b = pair
+    for key in ("free", "held", "done"):
+        await add(a, key)
+    await a.claim("held")
+    await a.claim("done")
+    await a.update("done", Finished(category=FailureCategory.REJECTED, error="x"))
+    claimed = {r.key for r in await b.claim_lapsed(["free", "held", "done", "missing"])}
+    assert claimed == {"free"}
+
+
+async def test_finishing_or_releasing_hints_the_other_workers(
+        pair: tuple[PostgresJournal, PostgresJournal]) -> None:
+    a, b = pair
+    seen: list[Change] = []
+    b.subscribe(seen.append)
+    await add(a, "k1")
+    await add(a, "k2")
+    await a.claim("k1")
+    await a.claim("k2")
+    await a.update("k1", Attempt(marker="m1"))
+    await a.update("k1", Accepted(jobid="J1"))
+    await a.update("k1", Finished(succeeded=True))
+    await a.release(["k2"])
+    await a.record_callback("J1", b'{"jobid": "J1"}')
+    await a.record_callback("J1", b'{"jobid": "J1"}')  # the same body: no second hint
+    with anyio.fail_after(10):
+        while Change("callback", "J1") not in seen or Change("row", "k2") not in seen:
+            await anyio.sleep(0.01)
+    await anyio.sleep(0.1)
+    assert seen.count(Change("row", "k1")) == 1
+    assert seen.count(Change("callback", "J1")) == 1
+    cursor, found = await b.callbacks_since(0)
+    assert found == [("J1", b'{"jobid": "J1"}')]
+    assert await b.callbacks_since(cursor) == (cursor, [])
+    assert await b.callback_cursor() == cursor
+
+
+async def test_close_gives_back_every_lease(pair: tuple[PostgresJournal, PostgresJournal],
+                                            postgres_dsn: str) -> None:
+    a, b = pair
+    await add(a, "k")
+    await a.claim("k")
+    await a.close()
+    assert await b.claim("k") is not None
+
+
+async def test_namespaces_do_not_see_each_other(postgres_dsn: str) -> None:
+    one = PostgresJournal(postgres_dsn, namespace="one")
+    two = PostgresJournal(postgres_dsn + "?namespace=two")
+    try:
+        await add(one, "k")
+        await two.add("k", kind="ImageParams", params='{"x":1}', tag=None)
+        await one.set_meta("lanes", "1")
+        await one.record_download("k", "video-1", "/tmp/a.mp4", 10)
+        assert [r.kind for r in await one.rows()] == ["VideoParams"]
+        assert [r.kind for r in await two.rows()] == ["ImageParams"]
+        assert await two.get_meta("lanes") is None
+        assert await two.downloads("k") == {}
+        assert two.namespace == "two"
+        assert await one.claim("k") is not None and await two.claim("k") is not None
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_the_schema_is_created_once_by_concurrent_workers(postgres_dsn: str) -> None:
+    journals = [PostgresJournal(postgres_dsn, namespace="x") for _ in range(5)]
+    try:
+        async with anyio.create_task_group() as tg:
+            for j in journals:
+                tg.start_soon(j.open)
+    finally:
+        for j in journals:
+            await j.close()
+    with psycopg.connect(postgres_dsn) as conn:
+        version = conn.execute("SELECT version FROM flowapi_schema").fetchall()
+    assert version == [(SCHEMA_VERSION,)]
+
+
+async def test_a_version_1_journal_is_migrated_with_its_rows(postgres_dsn: str) -> None:
+    async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:
+        assert await migrate(conn, target=1) == 0
+        await conn.execute(
+            "INSERT INTO flowapi_submissions (namespace, key, kind, params, state, jobid, "
+            "created, updated) VALUES ('n', 'old', 'VideoParams', '{}', 'accepted', 'J', 1, 1)")
+        await conn.commit()
+    j = PostgresJournal(postgres_dsn, namespace="n")
+    try:
+        [row] = await j.rows()
+        assert (row.key, row.state, row.jobid) == ("old", SubmissionState.ACCEPTED, "J")
+        assert await j.claim("old") is not None  # the lease columns exist now
+    finally:
+        await j.close()
+    with psycopg.connect(postgres_dsn) as conn:
+        assert conn.execute("SELECT version FROM flowapi_schema").fetchone() == (2,)
+
+
+async def test_newer_or_foreign_schemas_are_refused_untouched(postgres_dsn: str) -> None:
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE flowapi_submissions (id int)")
+    with pytest.raises(JournalError, match="not created by flowapi"):
+        await PostgresJournal(postgres_dsn).open()
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE flowapi_submissions")
+    j = PostgresJournal(postgres_dsn)
+    await j.open()
+    await j.close()
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE flowapi_schema SET version = 99")
+    with pytest.raises(JournalError, match="newer than this flowapi"):
+        await PostgresJournal(postgres_dsn).open()
+
+
+async def test_an_unreachable_server_is_one_line_without_the_password() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    url = f"postgresql://flow:hunter2-secret@127.0.0.1:{port}/db"
+    j = PostgresJournal(url, connect_timeout=2)
+    assert "hunter2" not in repr(j) and "hunter2" not in j.url
+    with pytest.raises(JournalError) as info:
+        await j.open()
+    text = str(info.value)
+    assert "hunter2" not in text and "cannot use the PostgreSQL journal" in text
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+async def test_urls_and_the_environment_select_it(postgres_dsn: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    journal, owned = open_journal(postgres_dsn + "?namespace=env")
+    assert isinstance(journal, PostgresJournal) and owned and journal.namespace == "env"
+    monkeypatch.setenv("FLOWAPI_JOURNAL", postgres_dsn)
+    journal, owned = open_journal(None)
+    assert isinstance(journal, PostgresJournal) and journal.namespace == "default"
+    monkeypatch.setenv("FLOWAPI_JOURNAL", "")
+    journal, _ = open_journal(None)
+    assert not isinstance(journal, PostgresJournal)
