@@ -372,8 +372,8 @@ class JobWatcher(Generic[TagT]):
         shared = self._shared
         if shared is None:
             return
-        keys = [e.key for e in self._tracker.entries.values()
-                if e.phase is not Phase.FOLLOWING]
+        # only this worker's leases are released: a followed key's holder keeps its own
+        keys = list(self._tracker.entries)
         if keys:
             with anyio.CancelScope(shield=True):
                 try:
