@@ -13,12 +13,16 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from flowapi.resources.jobs import normalize_listing_id
 from flowapi.types import decode
 from flowapi.types.jobs import Job
+
+if TYPE_CHECKING:
+    from flowapi.journal import Journal
 
 __all__ = [
     "CALLBACK_PATH_PREFIX",
@@ -90,10 +94,13 @@ class WebhookStats:
             another client's job, a watcher that already left, or a callback that raced
             the submit's 201 response.
         rejected: requests answered 4xx (wrong token, method, content type, size, body)
-            or 500 (a watcher's ``notify`` raised; logged at WARNING), and ASGI requests
-            whose client disconnected mid-body (no answer sent).
+            or 500 (a watcher's ``notify`` raised, or the receiver's journal could not
+            record the callback; logged at WARNING), and ASGI requests whose client
+            disconnected mid-body (no answer sent).
         duplicates: of ``accepted``, repeated ``completed``/``failed`` callbacks for a job
             already handed to its watcher; absorbed without waking the watcher again.
+        recorded: valid job records written to the receiver's ``journal`` (0 without
+            one); a failed write is not counted here but in ``rejected`` (answered 500).
     """
 
     received: int = 0
@@ -101,6 +108,7 @@ class WebhookStats:
     unknown: int = 0
     rejected: int = 0
     duplicates: int = 0
+    recorded: int = 0
 
 
 @dataclass(slots=True, frozen=True)
@@ -128,11 +136,14 @@ def error_reply(status: int, message: str, *, allow: str | None = None) -> Reply
 
 
 class Router:
-    """Token check, validation, counters and the fan-out to attached watchers."""
+    """Token check, validation, counters, the journal write and the fan-out to attached
+    watchers."""
 
-    def __init__(self, token: str, max_body_bytes: int) -> None:
+    def __init__(self, token: str, max_body_bytes: int,
+                 journal: Journal | None = None) -> None:
         self._token_bytes = token.encode("ascii")
         self.max_body_bytes = max_body_bytes
+        self.journal = journal
         self.stats = WebhookStats()
         self.watchers: dict[int, tuple[Notifiable, asyncio.AbstractEventLoop | None]] = {}
         self._forwarded: dict[str, None] = {}
@@ -189,8 +200,32 @@ class Router:
                                "job record without a usable jobid")
         return await self._route(job)
 
+    async def _record(self, job: Job) -> bool:
+        """Write ``job`` to the journal (if any) before anything is answered: ``False``
+        when the write failed (logged at WARNING without the path or the body)."""
+        if self.journal is None:
+            return True
+        # the same jobid and bytes a watcher's notify() records for a job it does not
+        # know, so the two writes coincide (a PostgresJournal then NOTIFYs once)
+        jobid = normalize_listing_id(job.jobid)
+        try:
+            await self.journal.record_callback(jobid, msgspec.json.encode(job))
+        except Exception as exc:
+            log.warning("webhook: recording the callback of job %r (%r) in the journal "
+                        "failed; answering 500: %s: %s", jobid, job.status[:32],
+                        type(exc).__name__, exc)
+            return False
+        self.stats.recorded += 1
+        return True
+
     async def _route(self, job: Job) -> Reply:
         jobid, status = job.jobid, job.status[:32]
+        if not await self._record(job):
+            # the attached watchers still hear of it (their own jobs must not wait for a
+            # redelivery that may never come); the 500 asks the sender to deliver it again
+            await self._offer(job)
+            return self.reject(error_reply(500, "internal error"),
+                               "the journal could not record the callback")
         if job.is_finished and jobid in self._forwarded:
             self.stats.accepted += 1
             self.stats.duplicates += 1

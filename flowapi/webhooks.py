@@ -33,8 +33,24 @@ Answers: 200 (an attached watcher knows the job), 202 (none does; counted in
 ``Content-Length``), 404 (wrong path or token), 405 (not POST), 413 (body over
 ``max_body_bytes``), 415 (a ``Content-Type`` other than JSON; ``text/plain`` and none
 are tolerated since the sender's header is undocumented),
-500 (a watcher's ``notify`` raised; logged). Rejections are logged at DEBUG on the
-``flowapi.webhooks`` logger. Nothing is ever raised into the web server.
+500 (a watcher's ``notify`` raised, or the ``journal`` write failed; logged at WARNING).
+Rejections are logged at DEBUG on the ``flowapi.webhooks`` logger. Nothing is ever raised
+into the web server.
+
+**Several workers** (``uvicorn --workers N``, several hosts) share one
+:class:`~flowapi.journal.PostgresJournal` (DESIGN §11), and a callback lands on whichever
+worker the load balancer picks — often not the one whose watcher submitted the job. Give
+each worker's receiver that journal: ``WebhookReceiver(journal=pg_journal)`` writes every
+valid callback with :meth:`~flowapi.journal.Journal.record_callback` *before* answering, the
+journal ``NOTIFY``-s the other workers, and the job's own watcher reads the record from the
+journal and finishes the job (no extra API request for a complete record)::
+
+    journal = PostgresJournal("postgresql://db/app", namespace="webapp")
+    receiver = WebhookReceiver(journal=journal)
+    app.mount("/hooks", receiver.asgi_app)
+    async with flow.watch(mode="webhook", journal=journal,
+                          webhook_url=receiver.url_for(public_url + "/hooks")) as watcher:
+        receiver.attach(watcher)
 
 The secret token never appears in a log line or a ``repr``, and the receiver never sees
 the API token. Mind your *own* access log: aiohttp's and uvicorn's default access logs
@@ -49,6 +65,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from yarl import URL
@@ -65,6 +82,9 @@ from flowapi._webhook_core import (
     WebhookStats,
     error_reply,
 )
+
+if TYPE_CHECKING:
+    from flowapi.journal import Journal
 
 __all__ = [
     "CALLBACK_PATH_PREFIX",
@@ -94,14 +114,29 @@ class WebhookReceiver:
             Pass a fixed one only if the callback URL must survive a restart (jobs resumed
             from a journal still carry the old ``replyUrl``); keep it out of source code.
         max_body_bytes: largest accepted body, bytes (default 1 MiB); larger → 413.
+        journal: a :class:`~flowapi.journal.Journal` — typically the
+            :class:`~flowapi.journal.PostgresJournal` the watchers of every worker share —
+            in which every valid job record is kept (:meth:`Journal.record_callback
+            <flowapi.journal.Journal.record_callback>`, one row per job id, the latest
+            body) before the receiver answers and before the attached watchers are offered
+            it; default ``None`` (nothing written). A PostgreSQL journal ``NOTIFY``-s the
+            other workers when the body changed (a repeated callback wakes nobody twice),
+            so a callback for another worker's job reaches that job's watcher. When the
+            write raises, the attached watchers are still offered the record and the
+            answer is 500 (:attr:`WebhookStats.rejected`; logged at WARNING with the job
+            id and the error, never the path or the body): a sender that retries delivers
+            it again, and otherwise the owning watcher's resync finds the job. The
+            journal must be usable on the event loop that serves the receiver (open it on
+            that loop; the watchers usually share it). You open and close it.
 
     Raises:
         ValueError: a ``token`` outside the alphabet or length range, or
             ``max_body_bytes`` < 1.
 
-    Each valid callback is decoded as a :class:`~flowapi.types.Job` and offered to every
-    attached watcher's :meth:`~flowapi.JobWatcher.notify`, which decides what it means: a
-    finished status triggers one ``GET /jobs/{jobid}``; ``created``/``started``,
+    Each valid callback is decoded as a :class:`~flowapi.types.Job`, written to ``journal``
+    if one was given, and offered to every attached watcher's
+    :meth:`~flowapi.JobWatcher.notify`, which decides what it means: a finished status
+    triggers one ``GET /jobs/{jobid}``; ``created``/``started``,
     duplicates and late callbacks are ignored. A repeated ``completed``/``failed`` callback
     for a job already handed over is absorbed here (:attr:`WebhookStats.duplicates`), so
     a duplicate never costs a second GET. Run the receiver on the event loop of the
@@ -110,7 +145,8 @@ class WebhookReceiver:
     """
 
     def __init__(self, *, token: str | None = None,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 journal: Journal | None = None) -> None:
         if token is None:
             token = secrets.token_urlsafe(32)
         elif not _TOKEN_RE.fullmatch(token):
@@ -119,7 +155,7 @@ class WebhookReceiver:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be >= 1")
         self._path = CALLBACK_PATH_PREFIX + token
-        self._router = Router(token, max_body_bytes)
+        self._router = Router(token, max_body_bytes, journal)
         self._url: str | None = None
 
     def __repr__(self) -> str:
@@ -131,6 +167,11 @@ class WebhookReceiver:
     def stats(self) -> WebhookStats:
         """Request counters (:class:`WebhookStats`), live."""
         return self._router.stats
+
+    @property
+    def journal(self) -> Journal | None:
+        """The journal every valid callback is recorded in before answering, or ``None``."""
+        return self._router.journal
 
     @property
     def max_body_bytes(self) -> int:

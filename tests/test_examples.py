@@ -25,8 +25,9 @@ CASES: dict[str, list[tuple[str, int]]] = {
     "upscale_gif.py": [("video-1080p.mp4", 1), ("preview.gif", 1), ("image.jpg", 1),
                        ("image-2k.jpg", 1)],
 }
-#: Examples that serve webhooks (long-running servers, optional dependencies): not run here.
-NOT_RUN = {"webhook_fastapi.py", "webhook_aiohttp.py"}
+#: Examples that serve webhooks (long-running servers, optional dependencies): not run here
+#: (webhook_fastapi_workers.py runs as two processes in tests/test_webapp_workers.py).
+NOT_RUN = {"webhook_fastapi.py", "webhook_aiohttp.py", "webhook_fastapi_workers.py"}
 
 
 def _check(path: Path) -> None:

@@ -8,6 +8,7 @@ import importlib.util
 import logging
 import sys
 import threading
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
@@ -17,12 +18,15 @@ from urllib.parse import unquote
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 import msgspec
 import pytest
 from aiohttp import web
 
 from flowapi import FlowSession, JobFailed, JobSucceeded, Outcome, VideoParams, WatcherStats
+from flowapi.journal import JournalError, MemoryJournal, PostgresJournal
 from flowapi.testing import FakeFlowServer, FaultRule, Faults
+from flowapi.types import decode
 from flowapi.types.jobs import Job
 from flowapi.webhooks import CALLBACK_PATH_PREFIX, WebhookReceiver
 
@@ -294,6 +298,164 @@ async def test_callback_on_another_loop_runs_notify_on_the_watchers_loop() -> No
 
     assert await anyio.to_thread.run_sync(other_loop) == 200
     assert stub.calls == [(JOB["jobid"], "completed", here)]
+
+
+# -- a journal: callbacks recorded before the answer (several workers) --------------------
+
+
+class _Journal(MemoryJournal):
+    """A MemoryJournal whose ``record_callback`` can be held back, or made to fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate: anyio.Event | None = None
+        self.fail = False
+        self.writes: list[tuple[str, str]] = []
+
+    async def record_callback(self, jobid: str, body: bytes) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail:
+            raise JournalError("PostgreSQL journal at postgresql://db/x: OperationalError")
+        self.writes.append((jobid, decode(Job, body).status))
+        await super().record_callback(jobid, body)
+
+
+class _Checking(_Stub):
+    """A stub watcher that checks the callback was recorded before it is offered."""
+
+    def __init__(self, journal: _Journal, known: set[str]) -> None:
+        super().__init__(known)
+        self.journal = journal
+
+    def notify(self, job: Job | str) -> bool:
+        assert isinstance(job, Job)
+        assert self.journal.writes[-1] == (job.jobid, job.status), "offered before recorded"
+        return super().notify(job)
+
+
+async def test_receiver_records_every_valid_callback_in_its_journal_first() -> None:
+    journal = _Journal()
+    receiver = WebhookReceiver(journal=journal)
+    assert receiver.journal is journal
+    mine = _Checking(journal, {JOB["jobid"]})
+    receiver.attach(mine)
+    other = {**JOB, "jobid": "j2v-u1-email:a@b.c-bot:google-flow",
+             "request": {"replyRef": "flowapi:0123456789abcdef01234567"}}
+    for body, expected in [({**JOB, "status": "started"}, 200), (JOB, 200),
+                           (JOB, 200),  # a duplicate: absorbed, but still recorded first
+                           ({**other, "status": "started"}, 202), (other, 202)]:
+        assert (await _asgi(receiver, body=body))[0] == expected
+    # rejected requests write nothing
+    assert (await _asgi(receiver, path="/hooks/flowapi/webhook/nope", body=JOB))[0] == 404
+    assert (await _asgi(receiver, chunks=[b"{}"]))[0] == 400
+    assert journal.writes == [(JOB["jobid"], "started"), (JOB["jobid"], "completed"),
+                              (JOB["jobid"], "completed"), (other["jobid"], "started"),
+                              (other["jobid"], "completed")]
+    s = receiver.stats
+    assert (s.recorded, s.accepted, s.unknown, s.duplicates, s.rejected) == (5, 3, 2, 1, 2)
+    _assert_invariant(receiver)
+    # the latest body per job id, decodable as the job record (a watcher reads it back)
+    kept = await journal.callbacks()
+    assert set(kept) == {JOB["jobid"], other["jobid"]}
+    assert decode(Job, kept[other["jobid"]]).reply_ref == other["request"]["replyRef"]
+    assert decode(Job, kept[JOB["jobid"]]).status == "completed"
+    # the bytes a watcher's notify() would record for a job it does not know, so that a
+    # PostgreSQL journal sees no change (and NOTIFYs nobody) on the second write
+    assert kept[other["jobid"]] == msgspec.json.encode(decode(Job, msgspec.json.encode(other)))
+
+
+async def test_receiver_answers_only_after_the_journal_write() -> None:
+    journal = _Journal()
+    journal.gate = anyio.Event()
+    receiver = WebhookReceiver(journal=journal)
+    stub = _Stub({JOB["jobid"]})
+    receiver.attach(stub)
+    result: list[int] = []
+
+    async def call() -> None:
+        result.append((await _asgi(receiver, body=JOB))[0])
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            for _ in range(20):  # let the request run as far as it can
+                await anyio.lowlevel.checkpoint()
+            assert result == [] and stub.calls == [] and journal.writes == []
+            journal.gate.set()
+    assert result == [200]
+    assert [c[:2] for c in stub.calls] == [(JOB["jobid"], "completed")]
+
+
+async def test_receiver_answers_500_when_its_journal_fails(
+        caplog: pytest.LogCaptureFixture) -> None:
+    journal = _Journal()
+    journal.fail = True
+    receiver = WebhookReceiver(journal=journal)
+    token = receiver.path.rsplit("/", 1)[-1]
+    stub = _Stub({JOB["jobid"]})
+    receiver.attach(stub)
+    with caplog.at_level(logging.DEBUG, logger="flowapi"):
+        status, _, body = await _asgi(receiver, body=JOB)
+    assert status == 500 and body == b'{"error":"internal error"}'
+    # this worker's own watcher still heard of it; the sender is asked to deliver it again
+    assert [c[:2] for c in stub.calls] == [(JOB["jobid"], "completed")]
+    assert (receiver.stats.rejected, receiver.stats.recorded) == (1, 0)
+    warning = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warning) == 1 and JOB["jobid"] in warning[0].getMessage()
+    assert "OperationalError" in warning[0].getMessage()
+    assert token not in caplog.text and "bot:google-flow\"" not in caplog.text
+    # the redelivery is recorded and answered normally (not absorbed as a duplicate)
+    journal.fail = False
+    assert (await _asgi(receiver, body=JOB))[0] == 200
+    assert receiver.stats.duplicates == 0 and receiver.stats.recorded == 1
+    assert len(stub.calls) == 2
+    _assert_invariant(receiver)
+
+
+async def test_receiver_journal_carries_callbacks_to_another_worker(
+        fake: FakeFlowServer, postgres_dsn: str) -> None:
+    """Two workers on one PostgresJournal namespace: A submits, every callback goes to B's
+    receiver (``journal=``), and A's watcher finishes each job from the recorded record —
+    no ``GET /jobs/{jobid}``. (Marked ``postgres`` through its fixture.)"""
+    ns = uuid.uuid4().hex
+    a_journal = PostgresJournal(postgres_dsn, namespace=ns, lease=3000.0)
+    b_journal = PostgresJournal(postgres_dsn, namespace=ns, lease=3000.0)
+    receiver_b = WebhookReceiver(journal=b_journal)
+    hints: list[str] = []
+    n = 6
+    try:
+        await a_journal.open()
+        await b_journal.open()
+        a_journal.subscribe(lambda change: hints.append(change.kind))
+        async with FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock) as flow, \
+                receiver_b.serve() as url_b:
+            with anyio.fail_after(60):
+                # B's watcher knows none of A's jobs: it only hosts the receiver
+                async with flow.watch(mode="webhook", journal=b_journal,
+                                      webhook_url=url_b) as watcher_b:
+                    receiver_b.attach(watcher_b)
+                    async with flow.watch(mode="webhook", journal=a_journal,
+                                          webhook_url=url_b,
+                                          listing_interval=600.0) as watcher_a:
+                        for i in range(n):
+                            await watcher_a.submit(VideoParams(prompt=f"cross {i}"),
+                                                   key=f"k{i}")
+                        watcher_a.close()
+                        outcomes = [o async for o in watcher_a]
+                    watcher_b.close()
+    finally:
+        await a_journal.close()
+        await b_journal.close()
+    assert sorted(o.key for o in outcomes) == [f"k{i}" for i in range(n)]
+    assert all(isinstance(o, JobSucceeded) for o in outcomes)
+    assert watcher_a.stats.callback_outcomes == n
+    assert watcher_a.stats.polls == 0
+    assert Counter(r.route for r in fake.requests)["GET jobs/{jobid}"] == 0
+    s = receiver_b.stats
+    assert s.unknown == s.recorded == s.received >= 2 * n  # created/started/completed
+    assert s.accepted == s.rejected == 0
+    assert hints.count("callback") >= n  # NOTIFY-ed to A's journal
 
 
 # -- the ASGI app driven directly ---------------------------------------------------------
