@@ -32,10 +32,10 @@ pytestmark = [pytest.mark.postgres,
 
 TOKEN = "user:1234-cooperate-s3cret-token"
 TIME_SCALE = 0.01
-#: Leases in the fake's simulated seconds (the CLI follows the fake's clock): 300 s
-#: simulated = 3 real seconds at TIME_SCALE — generous against a busy CI machine's
-#: stalls, short enough to take a killed process's prompts over quickly.
-LEASE = 300
+#: The default lease (30 simulated seconds on the fake's clock, which the CLI follows)
+#: lasts 5 real seconds at least (``MIN_REAL_LEASE``): a killed process's prompts are taken
+#: over within seconds, and a busy CI machine's stalls are not mistaken for a death.
+LEASE = 30
 CLI = [sys.executable, "-c", "import sys; from flowapi.cli import main; sys.exit(main())"]
 
 
@@ -75,6 +75,20 @@ def start_batch(fake: Fake, prompts: Path, out: Path, log: Path,
     return subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
 
 
+def held_running(dsn: str, pid: int) -> list[str]:
+    """Keys whose lease process ``pid`` holds while their job runs or is being submitted."""
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn) as conn:
+            rows = conn.execute(
+                "SELECT key FROM flowapi_submissions WHERE owner LIKE %s AND state IN "
+                "('accepted', 'submitting', 'unknown')", (f"%:{pid}:%",)).fetchall()
+    except psycopg.errors.UndefinedTable:  # not created yet
+        return []
+    return [str(r[0]) for r in rows]
+
+
 def summary_of(log: Path) -> str:
     """The summary a process printed: the table and the totals line (progress lines,
     notices and the per-process credits wording excluded)."""
@@ -98,11 +112,15 @@ def test_three_processes_split_one_batch(fake: Fake, postgres_dsn: str, tmp_path
     procs = [start_batch(fake, prompts_file, out, log, journal) for log in logs]
     try:
         killed: int | None = None
+        victim_keys: list[str] = []
         if kill:
+            # mid-run: the victim holds the leases of prompts whose jobs it created (and
+            # perhaps a submit on the wire) — exactly what the others must take over
             deadline = time.monotonic() + 60
-            while len(fake.state()["jobs"]) < 4:  # mid-run: some jobs created
-                assert time.monotonic() < deadline, "no job was ever created"
+            while len(victim_keys) < 2:
+                assert time.monotonic() < deadline, "the victim never held a running job"
                 assert all(p.poll() is None for p in procs), "a batch ended early"
+                victim_keys = held_running(postgres_dsn, procs[1].pid)
                 time.sleep(0.02)
             procs[1].send_signal(signal.SIGKILL)
             procs[1].wait(timeout=10)
@@ -121,6 +139,15 @@ def test_three_processes_split_one_batch(fake: Fake, postgres_dsn: str, tmp_path
     assert Counter(j["request"]["prompt"] for j in jobs.values()) == {
         p["prompt"]: 1 for p in prompts}, outputs
     assert set(Counter(j["reply_ref"] for j in jobs.values()).values()) == {1}
+    # the victim's running jobs were adopted by the others (finished, never resubmitted)
+    if victim_keys:
+        import psycopg
+
+        with psycopg.connect(postgres_dsn) as conn:
+            states = dict(conn.execute(
+                "SELECT key, state FROM flowapi_submissions WHERE key = ANY(%s)",
+                (victim_keys,)).fetchall())
+        assert set(states.values()) == {"succeeded"}, states
     # every result file present exactly once
     for i in range(1, n + 1):  # files are named after the prompt's 1-based position
         videos = sorted(out.glob(f"{i:03d}-*.mp4"))

@@ -62,8 +62,8 @@ async def test_three_workers_split_one_batch_and_each_sees_every_outcome(
     ns = uuid.uuid4().hex
     params = prompts(24)
     async with stack() as (fake, flow):
-        journals = [PostgresJournal(postgres_dsn, namespace=ns, lease=3000.0,
-                                    resync_interval=5.0) for _ in range(3)]
+        journals = [PostgresJournal(postgres_dsn, namespace=ns, resync_interval=5.0)
+                    for _ in range(3)]
         got: list[dict[str, Outcome]] = [{}, {}, {}]
         try:
             for j in journals:
@@ -124,8 +124,11 @@ async def test_a_dead_workers_keys_are_taken_over_after_the_lease(postgres_dsn: 
     ns = uuid.uuid4().hex
     params = prompts(5)
     async with stack() as (fake, flow):
-        a = PostgresJournal(postgres_dsn, namespace=ns, lease=20.0)
-        b = PostgresJournal(postgres_dsn, namespace=ns, lease=20.0, resync_interval=2.0)
+        # leases on the fake's clock as given (a watcher alone would stretch them to 5 real
+        # seconds): 20 simulated seconds are 40 ms here
+        a = PostgresJournal(postgres_dsn, namespace=ns, lease=20.0, clock=fake.clock)
+        b = PostgresJournal(postgres_dsn, namespace=ns, lease=20.0, resync_interval=2.0,
+                            clock=fake.clock)
         try:
             with anyio.CancelScope() as scope:
                 async with flow.watch(journal=a, max_in_flight=5) as watcher:
@@ -155,3 +158,18 @@ async def test_a_dead_workers_keys_are_taken_over_after_the_lease(postgres_dsn: 
         assert sorted(got) == [f"k{i:03d}" for i in range(5)]
         assert all(isinstance(o, JobSucceeded) for o in got.values())
         assert not any(isinstance(o, JobFailed) for o in got.values())
+
+
+async def test_leases_on_a_fast_fake_clock_last_a_few_real_seconds(postgres_dsn: str) -> None:
+    """A watcher on a fake's clock measures leases in its simulated time, but never
+    shorter than 5 real seconds: a busy machine's stall is not a dead worker."""
+    async with stack() as (_, flow):
+        journal = PostgresJournal(postgres_dsn, namespace=uuid.uuid4().hex, lease=30.0)
+        try:
+            async with flow.watch(journal=journal):
+                assert journal.lease == pytest.approx(5.0 / TIME_SCALE)
+        finally:
+            await journal.close()
+        given = PostgresJournal(postgres_dsn, lease=30.0, clock=flow.clock)
+        given.use_clock(flow.clock)
+        assert given.lease == 30.0

@@ -79,6 +79,10 @@ _SCOLS: LiteralString = ("s.key, s.kind, s.params, s.tag, s.state, s.attempts, s
 _FREE: LiteralString = f"(owner IS NULL OR owner = %(me)s OR lease_until < {_NOW})"
 
 
+#: Real seconds a lease lasts at least when leases follow a faster-than-real clock.
+MIN_REAL_LEASE = 5.0
+
+
 def redact_url(url: str) -> str:
     """``url`` without its password (for messages and reprs): ``postgresql://user@host/db``."""
     try:
@@ -146,7 +150,8 @@ class PostgresJournal:
         max_connections: most pooled connections (default 4, ≥ 1), plus one for ``LISTEN``.
         connect_timeout: seconds to wait for the server at :meth:`open` (default 10).
         clock: measure leases with this clock's ``time()`` (every worker must share it:
-            a fake's simulated time); default the PostgreSQL server's clock.
+            a fake's simulated time); default the PostgreSQL server's clock. See
+            :meth:`use_clock`.
 
     Raises:
         ValueError: an argument is out of range.
@@ -174,6 +179,7 @@ class PostgresJournal:
         self._max_connections = max_connections
         self._connect_timeout = connect_timeout
         self._clock = clock
+        self._explicit_clock = clock is not None
         self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._channel = "flowapi_" + hashlib.sha256(namespace.encode()).hexdigest()[:24]
         self._pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
@@ -208,8 +214,19 @@ class PostgresJournal:
         return redact_url(self._url)
 
     def use_clock(self, clock: Clock) -> None:
-        """Measure leases (and pace the heartbeat) with ``clock`` from now on."""
+        """Measure leases (and pace the heartbeat) with ``clock`` from now on.
+
+        A clock that runs faster than real time (a fake's ``ScaledClock``, whose
+        ``time_scale`` is real seconds per simulated second) never makes a lease shorter
+        than :data:`MIN_REAL_LEASE` real seconds: a busy machine's stalls must not look
+        like a dead worker. A clock given to the constructor wins (this does nothing then,
+        and that clock's leases are used as given)."""
+        if self._explicit_clock:
+            return
         self._clock = clock
+        scale = getattr(clock, "time_scale", None)
+        if isinstance(scale, int | float) and 0 < scale < 1:
+            self._lease = max(self._lease, MIN_REAL_LEASE / scale)
 
     def _params(self, **values: Any) -> dict[str, Any]:
         return {"ns": self.namespace, "me": self._worker,

@@ -183,7 +183,9 @@ class SharedJournal(Journal, Protocol):
 
     def use_clock(self, clock: Clock) -> None:
         """Measure leases with ``clock.time()`` instead of the server's clock (a fake's
-        simulated time in tests and demos; every worker must then use the same clock)."""
+        simulated time in tests and demos; every worker must then use the same clock).
+        An implementation may lengthen :attr:`lease` so that it stays a few real seconds
+        long on a clock faster than real time."""
         ...
 
     async def claim(self, key: str) -> Submission | None:
