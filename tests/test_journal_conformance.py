@@ -186,6 +186,9 @@ async def test_every_event_in_every_state_is_applied_or_refused(journal: Journal
      S.PENDING),
     ([Attempt(marker="m1"), Accepted(jobid="J1"), Finished(category=C.MODERATED)], Retry(),
      S.PENDING),
+    # resubmit_in_doubt: an in-doubt submit the lookup did not find, in one step (forced)
+    ([Attempt(marker="m1"), InDoubt()], Retry(force=True), S.PENDING),
+    ([Attempt(marker="m1")], Retry(force=True), S.PENDING),
     # a definite refusal at submit, or locally before any attempt
     ([Attempt(marker="m1")], Finished(category=C.REJECTED, jobid=None), S.FAILED),
     ([], Finished(category=C.REJECTED), S.FAILED),
@@ -210,6 +213,8 @@ async def test_allowed_transitions(journal: Journal, setup: list[Event], event: 
     ([Attempt(marker="m1")], Finished(succeeded=True)),  # success needs a job
     ([Attempt(marker="m1")], Finished(category=None)),  # a failure needs a category
     ([Attempt(marker="m1"), InDoubt(), Finished(category=C.IN_DOUBT)], Retry()),  # force
+    ([Attempt(marker="m1"), InDoubt()], Retry()),  # in doubt: force needed
+    ([Attempt(marker="m1")], Retry()),
     ([Attempt(marker="m1"), Accepted(jobid="J1"), Finished(category=C.UNREADABLE)], Retry()),
     ([Attempt(marker="m1"), Finished(category=C.REJECTED)], Accepted(jobid="J1")),
     # a definite failure is final: it is not recorded again
@@ -361,7 +366,9 @@ def _expect(model: dict[str, ModelRow], key: str,
         new.state, new.category = S.FAILED, event.category
     else:
         assert isinstance(event, Retry)
-        if m.state is not S.FAILED or (m.category in _MAY_HAVE_PAID and not event.force):
+        in_doubt = m.state in (S.SUBMITTING, S.UNKNOWN)
+        if not (m.state is S.FAILED or in_doubt) or (
+                (in_doubt or m.category in _MAY_HAVE_PAID) and not event.force):
             return IllegalTransition
         new.state, new.category, new.jobid = S.PENDING, None, None
     return new

@@ -13,6 +13,8 @@ journals. Transitions (``→`` is an event)::
                                                     └──Finished(in_doubt)──► failed
 
     failed ──Retry──► pending          (only when the user asks: it may spend credits again)
+    submitting / unknown ──Retry(force)──► pending   (resubmit_in_doubt: the lookup found
+                                                      nothing and the user asked to resend)
     failed ──Accepted──► accepted      (in doubt / timed out / unreadable: the job was found
                                         or is watched again by a later run)
     pending / submitting / unknown ──Finished──► failed   (refused locally, a definite 400
@@ -211,8 +213,11 @@ class Finished(Event):
 
 @dataclass(frozen=True, slots=True)
 class Retry(Event):
-    """The user asked to submit a failed row again: failed → pending (``force`` is needed
-    for categories where a job may exist, see :attr:`FailureCategory.may_have_paid`)."""
+    """The user asked to submit a row again: failed → pending (``force`` is needed for
+    categories where a job may exist, see :attr:`FailureCategory.may_have_paid`), or — with
+    ``force`` only — an in-doubt row (submitting / unknown) whose lookup found nothing →
+    pending in one step (``resubmit_in_doubt``; no failure is recorded in between, so a
+    shared journal never shows another worker a failure that is being resubmitted)."""
 
     force: bool = False
 
@@ -224,7 +229,7 @@ _ALLOWED: dict[type[Event], frozenset[SubmissionState]] = {
     InDoubt: frozenset({S.SUBMITTING}),
     Accepted: frozenset({S.SUBMITTING, S.UNKNOWN, S.FAILED}),
     Finished: frozenset({S.PENDING, S.SUBMITTING, S.UNKNOWN, S.ACCEPTED, S.FAILED}),
-    Retry: frozenset({S.FAILED}),
+    Retry: frozenset({S.FAILED, S.SUBMITTING, S.UNKNOWN}),
 }
 
 
@@ -274,6 +279,10 @@ def apply(row: Submission, event: Event, *, now: float) -> Submission:
         return replace(row, state=S.FAILED, category=event.category, error=event.error,
                        job=event.job or row.job, jobid=event.jobid or row.jobid, updated=now)
     assert isinstance(event, Retry)
+    if row.state.in_doubt and not event.force:
+        raise IllegalTransition(
+            f"journal row {row.key!r} is in doubt: a job may exist and resubmitting may pay "
+            "twice; that needs an explicit force")
     if row.category is not None and row.category.may_have_paid and not event.force:
         raise IllegalTransition(
             f"journal row {row.key!r} failed as {row.category.value}: a job may exist "

@@ -367,18 +367,17 @@ class Submitter:
         if self._resubmit_in_doubt and looked and not self._stopping():
             log.warning("submission %s in doubt and not found; resubmitting as asked "
                         "(resubmit_in_doubt: this may pay twice)", entry.key)
-            with anyio.CancelScope(shield=True):
-                row = await self._journal.get(entry.key)
-                if row is not None and row.state.in_doubt:
-                    await self._journal.update(entry.key, Finished(
-                        category=FailureCategory.IN_DOUBT, error=f"in doubt: {searched}"))
-                await self._journal.update(entry.key, Retry(force=True))
+            with anyio.CancelScope(shield=True):  # in doubt (or failed so) → pending
+                row = await self._journal.update(entry.key, Retry(force=True))
                 shared = self._journal if isinstance(self._journal, SharedJournal) else None
                 if (shared is not None and self._on_lease_lost is not None
                         and await shared.claim(entry.key) is None):
-                    # the failed row was free for a moment and another worker took it
+                    # a failed(in_doubt) row a later run looked up has no lease until
+                    # claimed: another worker took it first
                     self._on_lease_lost(entry)
                     return
+            log.debug("%s: %s; resubmitting (attempt %d)", entry.key, searched,
+                      row.attempts + 1)
             self.submit(entry)
             return
         await tracker.fail(entry, AmbiguousSubmitError(
