@@ -38,7 +38,6 @@ from flowapi.journal import (
     Attempt,
     DuplicateJobidError,
     FailureCategory,
-    Finished,
     InDoubt,
     Journal,
     LeaseLostError,
