@@ -264,9 +264,11 @@ class FlowSession:
               ) -> JobWatcher[Any]:
         """A :class:`~flowapi.JobWatcher` on this session (use with ``async with``).
 
-        ``journal`` may be a :class:`~flowapi.journal.Journal` (you open and close it), a
-        path to an sqlite file (the watcher opens and closes it) or ``None`` (in memory).
-        See :class:`~flowapi.JobWatcher` for the other arguments.
+        ``journal`` may be a :class:`~flowapi.journal.Journal` (you open and close it; a
+        :class:`~flowapi.journal.PostgresJournal` lets several workers share one batch), a
+        path to an sqlite file or a ``postgresql://`` URL (the watcher opens and closes
+        it), or ``None`` (``FLOWAPI_JOURNAL`` when set, else in memory). See
+        :class:`~flowapi.JobWatcher` for the other arguments.
         """
         from flowapi.watch import JobWatcher
 

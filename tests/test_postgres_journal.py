@@ -7,10 +7,22 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from typing import Any, ClassVar
 
 import anyio
 import psycopg
 import pytest
+from anyio.from_thread import start_blocking_portal
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from flowapi import ScaledClock
 from flowapi.journal import (
@@ -252,7 +264,7 @@ async def test_an_unreachable_server_is_one_line_without_the_password() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
     url = f"postgresql://flow:hunter2-secret@127.0.0.1:{port}/db"
-    j = PostgresJournal(url, connect_timeout=2)
+    j = PostgresJournal(url, connect_timeout=0.3)
     assert "hunter2" not in repr(j) and "hunter2" not in j.url
     with pytest.raises(JournalError) as info:
         await j.open()
@@ -271,3 +283,124 @@ async def test_urls_and_the_environment_select_it(postgres_dsn: str,
     monkeypatch.setenv("FLOWAPI_JOURNAL", "")
     journal, _ = open_journal(None)
     assert not isinstance(journal, PostgresJournal)
+
+
+# -- leases as a state machine ------------------------------------------------------------
+
+class LeaseMachine(RuleBasedStateMachine):
+    """Two workers claim, release, attempt and finish two keys while time moves on; the
+    model says who holds what until when. After every step the database agrees, and an
+    ``Attempt`` is written only by the key's live holder."""
+
+    dsn: ClassVar[str] = ""
+    LEASE = 30.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stack = ExitStack()
+        self._portal = self._stack.enter_context(start_blocking_portal("asyncio"))
+        self.clock = ScaledClock(1.0)
+        ns = uuid.uuid4().hex
+        self.workers = [PostgresJournal(self.dsn, namespace=ns, lease=self.LEASE,
+                                        clock=self.clock, listen=False) for _ in range(2)]
+        self.holder: dict[str, tuple[int, float] | None] = {}  # key -> (worker, until)
+        self.finished: set[str] = set()
+        self.markers = 0
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        return self._portal.call(fn, *args)
+
+    def _live_holder(self, key: str) -> int | None:
+        held = self.holder.get(key)
+        if held is None or held[1] < self.clock.time():
+            return None
+        return held[0]
+
+    @initialize()
+    def open_all(self) -> None:
+        for w in self.workers:
+            self._call(w.open)
+            for task in w._tasks:  # leases move only by the rules below (no heartbeat)
+                task.cancel()
+        for key in ("a", "b"):
+            self._call(lambda k=key: self.workers[0].add(k, kind="VideoParams",
+                                                         params="{}", tag=None))
+            self.holder[key] = None
+
+    def teardown(self) -> None:
+        try:
+            for w in self.workers:
+                self._call(w.close)
+        finally:
+            self._stack.close()
+
+    @rule(w=st.integers(0, 1), key=st.sampled_from(["a", "b"]))
+    def claim(self, w: int, key: str) -> None:
+        row = self._call(self.workers[w].claim, key)
+        live = self._live_holder(key)
+        if live is None or live == w:
+            assert row is not None
+            self.holder[key] = (w, self.clock.time() + self.LEASE)
+        else:
+            assert row is None
+
+    @rule(w=st.integers(0, 1), key=st.sampled_from(["a", "b"]))
+    def claim_lapsed(self, w: int, key: str) -> None:
+        rows = self._call(self.workers[w].claim_lapsed, [key])
+        live = self._live_holder(key)
+        if key not in self.finished and (live is None or live == w):
+            assert [r.key for r in rows] == [key]
+            self.holder[key] = (w, self.clock.time() + self.LEASE)
+        else:
+            assert rows == []
+
+    @rule(w=st.integers(0, 1), key=st.sampled_from(["a", "b"]))
+    def release(self, w: int, key: str) -> None:
+        self._call(self.workers[w].release, [key])
+        held = self.holder.get(key)
+        if held is not None and held[0] == w:
+            self.holder[key] = None
+
+    @rule(w=st.integers(0, 1), key=st.sampled_from(["a", "b"]))
+    def attempt(self, w: int, key: str) -> None:
+        self.markers += 1
+        row = self._call(self.workers[w].get, key)
+        if row.state not in (SubmissionState.PENDING, SubmissionState.ACCEPTED):
+            return  # the transition table decides those (tests/test_journal_conformance.py)
+        event = Attempt(marker=f"m{self.markers}")
+        if self._live_holder(key) == w:
+            assert self._call(self.workers[w].update, key, event).state is \
+                SubmissionState.SUBMITTING
+        else:
+            with pytest.raises(LeaseLostError):
+                self._call(self.workers[w].update, key, event)
+
+    @rule(w=st.integers(0, 1), key=st.sampled_from(["a", "b"]))
+    def accept_and_finish(self, w: int, key: str) -> None:
+        row = self._call(self.workers[w].get, key)
+        if row.state is not SubmissionState.SUBMITTING:
+            return
+        self._call(self.workers[w].update, key, Accepted(jobid=f"J{self.markers}-{key}"))
+        self._call(self.workers[w].update, key, Finished(succeeded=True))
+        self.finished.add(key)
+        self.holder[key] = None  # a finished row gives its lease back
+
+    @rule(seconds=st.sampled_from([1.0, 10.0, 29.0, 31.0]))
+    def time_passes(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    @invariant()
+    def the_database_agrees(self) -> None:
+        if not self.holder:
+            return
+        holders = self._call(self.workers[0].holders)
+        expected = {k: self.workers[h].worker for k in self.holder
+                    if (h := self._live_holder(k)) is not None}
+        assert holders == expected
+
+
+def test_leases_state_machine(postgres_dsn: str) -> None:
+    LeaseMachine.dsn = postgres_dsn
+    run_state_machine_as_test(LeaseMachine, settings=settings(
+        max_examples=30, stateful_step_count=25, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow]))

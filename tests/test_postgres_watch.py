@@ -57,13 +57,16 @@ def created_per_prompt(fake: FakeFlowServer) -> Counter[str]:
     return Counter(job.request["prompt"] for job in fake.jobs.values())
 
 
+@pytest.mark.parametrize("listen", [True, False], ids=["listen", "pgbouncer-no-listen"])
 async def test_three_workers_split_one_batch_and_each_sees_every_outcome(
-        postgres_dsn: str) -> None:
+        postgres_dsn: str, listen: bool) -> None:
+    """``listen=False`` is PgBouncer's transaction pooling (no LISTEN): the resync alone
+    carries the other workers' outcomes."""
     ns = uuid.uuid4().hex
     params = prompts(24)
     async with stack() as (fake, flow):
-        journals = [PostgresJournal(postgres_dsn, namespace=ns, resync_interval=5.0)
-                    for _ in range(3)]
+        journals = [PostgresJournal(postgres_dsn, namespace=ns, resync_interval=5.0,
+                                    listen=listen) for _ in range(3)]
         got: list[dict[str, Outcome]] = [{}, {}, {}]
         try:
             for j in journals:

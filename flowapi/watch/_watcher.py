@@ -127,8 +127,13 @@ class JobWatcher(Generic[TagT]):
         resubmit_moderated: times a moderated job is submitted again (each spends
             credits), default 0.
         journal: a :class:`~flowapi.journal.Journal` (you open and close it), a path to an
-            sqlite file (opened and closed by the watcher), or ``None`` for an in-memory
-            journal.
+            sqlite file or a ``postgresql://`` URL (opened and closed by the watcher), or
+            ``None``: ``FLOWAPI_JOURNAL`` when set, else an in-memory journal. On a
+            :class:`~flowapi.journal.SharedJournal` (PostgreSQL, DESIGN §11) several
+            watchers — one per worker process, each with its own journal object — share
+            the keys: each key is submitted and watched by the worker holding its lease;
+            the others follow it through the journal (no request, no slot) and yield its
+            recorded outcome when it finishes, and take it over if its worker dies.
         webhook_url: the ``replyUrl`` sent with each submit in webhook mode (a
             :mod:`flowapi.webhooks` receiver URL including its secret path token).
         learn_generation_times: read ``GET /accounts/{email}`` once per account to time
