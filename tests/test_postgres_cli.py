@@ -167,3 +167,27 @@ def test_three_processes_split_one_batch(fake: Fake, postgres_dsn: str, tmp_path
     for text in outputs:
         assert TOKEN not in text
         assert not re.search(r"Traceback", text), text
+
+
+def test_an_unreachable_journal_is_one_line_without_the_password(tmp_path: Path) -> None:
+    """``--journal`` (or ``FLOWAPI_JOURNAL``) naming a server that is not there: one line
+    saying what and why, the password nowhere, nothing uploaded or submitted."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://flow:pw-s3cret@127.0.0.1:{port}/db"
+    prompts = tmp_path / "p.json"
+    prompts.write_text('[{"prompt": "a fox"}]')
+    common = [*CLI, "batch", str(prompts), "--out", str(tmp_path / "out"), "--token", TOKEN,
+              "--base-url", "http://127.0.0.1:9/v1/google-flow/"]
+    for args, env in (([*common, "--journal", url], {}),
+                      (common, {"FLOWAPI_JOURNAL": url})):
+        done = subprocess.run(args, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, **env})
+        assert done.returncode != 0
+        text = done.stdout + done.stderr
+        assert "cannot use the PostgreSQL journal at postgresql://flow@127.0.0.1" in text
+        assert "Connection refused" in text
+        assert "pw-s3cret" not in text and "Traceback" not in text

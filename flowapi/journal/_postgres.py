@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import socket
 import time
@@ -256,13 +257,25 @@ class PostgresJournal:
                     "'useapi-google-flow[postgres]'") from exc
             from flowapi.journal._postgres_schema import migrate
 
+            from psycopg import AsyncConnection as Connection
+
+            try:  # one plain connection first: its error says what is wrong, at once
+                first = await Connection.connect(
+                    self._url, connect_timeout=max(1, math.ceil(self._connect_timeout)))
+            except Exception as exc:
+                raise self._unreachable(exc) from None
+            try:
+                async with first:
+                    await migrate(first)
+            except JournalError:
+                raise
+            except Exception as exc:
+                raise self._unreachable(exc) from None
             pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
                 self._url, min_size=1, max_size=self._max_connections, open=False,
                 timeout=self._connect_timeout, name="flowapi-journal")
             try:
                 await pool.open(wait=True, timeout=self._connect_timeout)
-                async with pool.connection() as conn:
-                    await migrate(conn)
             except BaseException as exc:
                 with anyio.CancelScope(shield=True):
                     await pool.close()
