@@ -33,8 +33,8 @@ class JobSucceeded(Generic[TagT]):
         tag: whatever was passed as ``tag=`` to :meth:`~flowapi.JobWatcher.submit`.
         params: the params that were submitted (the last attempt's).
         attempts: submissions it took (> 1 only with ``resubmit_moderated``).
-        resumed: ``True`` when an earlier run recorded this outcome and it is yielded again
-            from the journal without a request.
+        resumed: ``True`` when an earlier run — or, on a shared journal, another worker —
+            recorded this outcome and it is yielded from the journal without a request.
     """
 
     job: Job
@@ -69,8 +69,8 @@ class JobFailed(Generic[TagT]):
             ``in_doubt`` — the job may have been created and paid —, ``timeout``,
             ``rejected``, ``job_failed``, ``unreadable``, ``account``); ``None`` only for
             outcomes built by hand.
-        resumed: ``True`` when an earlier run recorded this outcome and it is yielded again
-            from the journal without a request.
+        resumed: ``True`` when an earlier run — or, on a shared journal, another worker —
+            recorded this outcome and it is yielded from the journal without a request.
     """
 
     error: FlowError

@@ -17,7 +17,7 @@ from flowapi.watch import JobWatcher
 
 __all__ = ["BatchDisplay", "files_summary", "summary_table"]
 
-_STATE_ORDER = ("queued", "submitting", "parked", "reconciling", "running")
+_STATE_ORDER = ("queued", "submitting", "parked", "reconciling", "running", "following")
 
 
 class BatchDisplay:

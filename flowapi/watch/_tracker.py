@@ -57,8 +57,11 @@ class WatcherStats:
         adopted: in-doubt submits found on the server by their marker and adopted.
         notified: webhook callbacks that woke a job.
         callback_outcomes: outcomes taken from a callback's job record without a read.
+        followed: outcomes another worker recorded for keys it held (a shared journal),
+            yielded without a request.
+        taken_over: keys taken over from a worker that died (its lease lapsed).
         states: keys by watcher phase (``queued``, ``parked``, ``submitting``,
-            ``reconciling``, ``running``).
+            ``reconciling``, ``running``, ``following``).
     """
 
     submitted: int = 0
@@ -78,6 +81,8 @@ class WatcherStats:
     adopted: int = 0
     notified: int = 0
     callback_outcomes: int = 0
+    followed: int = 0
+    taken_over: int = 0
     states: dict[str, int] = field(default_factory=dict)
 
 
@@ -248,7 +253,7 @@ class Tracker:
         """Yield the outcome another worker recorded for a tracked (followed) key."""
         if not self._claim(entry):
             return
-        self.stats.resumed += 1
+        self.stats.followed += 1
         if isinstance(outcome, JobSucceeded):
             self.stats.succeeded += 1
         else:

@@ -613,6 +613,7 @@ class JobWatcher(Generic[TagT]):
         """A followed key's worker died (its lease lapsed) and this worker claimed it:
         resume it from its row — adopt its jobid, look an in-doubt submit up by its
         marker, submit a pending one. Never a second POST for an attempt on record."""
+        self.stats.taken_over += 1
         entry.holds_slot = self._tracker.try_acquire_slot()
         entry.attempts, entry.markers, entry.marker = row.attempts, row.markers, row.marker
         if self._state != "open":
