@@ -255,9 +255,9 @@ class PostgresJournal:
                 raise JournalError(
                     "the PostgreSQL journal needs psycopg 3 and psycopg-pool: pip install "
                     "'useapi-google-flow[postgres]'") from exc
-            from flowapi.journal._postgres_schema import migrate
-
             from psycopg import AsyncConnection as Connection
+
+            from flowapi.journal._postgres_schema import migrate
 
             try:  # one plain connection first: its error says what is wrong, at once
                 first = await Connection.connect(
