@@ -161,3 +161,41 @@ async def test_callback_committed_out_of_sequence_order_is_never_delivered(
         await blocker.close()
         for j in (r1, r2, follower):
             await j.close()
+
+
+async def test_one_dropped_database_connection_kills_the_watcher(
+        postgres_dsn: str, postgres_admin_dsn: str) -> None:
+    """The database drops the journal's connections once (a restart or failover, an idle
+    timeout of a proxy or firewall, ``pg_terminate_backend``) and is reachable again at
+    once. The journal's pool hands the dead pooled connection to the next write without
+    checking it: that write fails and ends the watcher with a fatal ``JournalError``
+    ("run again once the database is reachable") although the database is there. Every
+    web-app worker's watcher dies on one blip; a batch stops mid-way.
+    """
+    ns = uuid.uuid4().hex
+    params = [VideoParams(prompt=f"blip {i}", model="veo-3.1-lite") for i in range(4)]
+    dbname = postgres_dsn.rsplit("/", 1)[1].split("?")[0]
+    got: dict[str, Outcome] = {}
+    async with stack() as (_, flow):
+        journal = PostgresJournal(postgres_dsn, namespace=ns)
+        admin = await psycopg.AsyncConnection.connect(postgres_admin_dsn, autocommit=True)
+        try:
+            with anyio.fail_after(60):
+                async with flow.watch(journal=journal, max_in_flight=4) as watcher:
+                    await watcher.submit(params[0], key="k0")
+                    outcome = await watcher.__anext__()
+                    got[outcome.key] = outcome
+                    # the server drops every connection to the journal's database once
+                    await admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                        "datname = %s AND pid <> pg_backend_pid()", (dbname,))
+                    for i, p in enumerate(params[1:], start=1):
+                        await watcher.submit(p, key=f"k{i}")
+                    watcher.close()
+                    async for outcome in watcher:
+                        got[outcome.key] = outcome
+        finally:
+            await admin.close()
+            await journal.close()
+    assert sorted(got) == ["k0", "k1", "k2", "k3"]
+    assert all(isinstance(o, JobSucceeded) for o in got.values())
