@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,19 +51,30 @@ class Fake:
         return data
 
 
+def start_fake(faults: str = "") -> Fake:
+    args = [*CLI, "fake-server", "--port", "0", "--time-scale", str(TIME_SCALE), "--seed",
+            "9", "--token", TOKEN]
+    if faults:
+        args += ["--faults", faults]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert "FakeFlowServer" in line, line
+    return Fake(proc, line.rsplit(" at ", 1)[1].strip())
+
+
 @pytest.fixture
-def fake() -> Iterator[Fake]:
-    proc = subprocess.Popen([*CLI, "fake-server", "--port", "0", "--time-scale",
-                             str(TIME_SCALE), "--seed", "9", "--token", TOKEN],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "FakeFlowServer" in line, line
-        yield Fake(proc, line.rsplit(" at ", 1)[1].strip())
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
+def fakes() -> Iterator[Callable[[str], Fake]]:
+    started: list[Fake] = []
+
+    def start(faults: str = "") -> Fake:
+        started.append(start_fake(faults))
+        return started[-1]
+
+    yield start
+    for fake in started:
+        fake.proc.kill()
+        fake.proc.wait(timeout=10)
 
 
 def start_batch(fake: Fake, prompts: Path, out: Path, log: Path,
@@ -75,15 +86,15 @@ def start_batch(fake: Fake, prompts: Path, out: Path, log: Path,
     return subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
 
 
-def held_running(dsn: str, pid: int) -> list[str]:
-    """Keys whose lease process ``pid`` holds while their job runs or is being submitted."""
+def held_by(dsn: str, pid: int, states: tuple[str, ...]) -> list[str]:
+    """Keys in ``states`` whose lease process ``pid`` holds."""
     import psycopg
 
     try:
         with psycopg.connect(dsn) as conn:
             rows = conn.execute(
-                "SELECT key FROM flowapi_submissions WHERE owner LIKE %s AND state IN "
-                "('accepted', 'submitting', 'unknown')", (f"%:{pid}:%",)).fetchall()
+                "SELECT key FROM flowapi_submissions WHERE owner LIKE %s AND "
+                "state = ANY(%s)", (f"%:{pid}:%", list(states))).fetchall()
     except psycopg.errors.UndefinedTable:  # not created yet
         return []
     return [str(r[0]) for r in rows]
@@ -98,9 +109,21 @@ def summary_of(log: Path) -> str:
     return "\n".join(line for line in lines if not line.startswith("credits:"))
 
 
-@pytest.mark.parametrize("kill", [False, True], ids=["all-finish", "kill-9-one"])
-def test_three_processes_split_one_batch(fake: Fake, postgres_dsn: str, tmp_path: Path,
-                                         kill: bool) -> None:
+#: When the victim is killed: what it holds then (its rows' states), and the fake's faults
+#: that make that moment last.
+MOMENTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "running": (("accepted",), ""),
+    "claimed": (("pending", "submitting", "accepted"), ""),
+    "submit-on-the-wire": (("submitting",), "slow{delay=20}@POST videos"),
+    "downloading": (("succeeded",), "slow{delay=30}@GET media"),
+}
+
+
+@pytest.mark.parametrize("moment", [None, *MOMENTS], ids=["all-finish", *MOMENTS])
+def test_three_processes_split_one_batch(fakes: Callable[[str], Fake], postgres_dsn: str,
+                                         tmp_path: Path, moment: str | None) -> None:
+    states, faults = MOMENTS[moment] if moment else ((), "")
+    fake = fakes(faults)
     n = 18
     prompts = [{"prompt": f"cooperating scene {i}", "model": "veo-3.1-fast"}
                for i in range(n)]
@@ -113,15 +136,15 @@ def test_three_processes_split_one_batch(fake: Fake, postgres_dsn: str, tmp_path
     try:
         killed: int | None = None
         victim_keys: list[str] = []
-        if kill:
-            # mid-run: the victim holds the leases of prompts whose jobs it created (and
-            # perhaps a submit on the wire) — exactly what the others must take over
+        if moment:
+            # the victim holds the leases of prompts in the chosen states — exactly what
+            # the others must take over
             deadline = time.monotonic() + 60
-            while len(victim_keys) < 2:
-                assert time.monotonic() < deadline, "the victim never held a running job"
+            while not victim_keys:
+                assert time.monotonic() < deadline, f"the victim never held {states}"
                 assert all(p.poll() is None for p in procs), "a batch ended early"
-                victim_keys = held_running(postgres_dsn, procs[1].pid)
-                time.sleep(0.02)
+                victim_keys = held_by(postgres_dsn, procs[1].pid, states)
+                time.sleep(0.01)
             procs[1].send_signal(signal.SIGKILL)
             procs[1].wait(timeout=10)
             killed = 1
@@ -139,7 +162,7 @@ def test_three_processes_split_one_batch(fake: Fake, postgres_dsn: str, tmp_path
     assert Counter(j["request"]["prompt"] for j in jobs.values()) == {
         p["prompt"]: 1 for p in prompts}, outputs
     assert set(Counter(j["reply_ref"] for j in jobs.values()).values()) == {1}
-    # the victim's running jobs were adopted by the others (finished, never resubmitted)
+    # the victim's prompts were finished by the others (adopted, never resubmitted)
     if victim_keys:
         import psycopg
 
@@ -158,7 +181,7 @@ def test_three_processes_split_one_batch(fake: Fake, postgres_dsn: str, tmp_path
     # each media file fetched once across all processes (the survivors may refetch only
     # what the killed one was downloading when it died)
     media = Counter(r["path"] for r in state["requests"] if r["route"] == "GET media")
-    if not kill:
+    if not moment:
         assert set(media.values()) == {1}, media
     # the same summary from every surviving process
     summaries = {summary_of(log) for i, log in enumerate(logs) if i != killed}

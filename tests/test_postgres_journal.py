@@ -404,3 +404,29 @@ def test_leases_state_machine(postgres_dsn: str) -> None:
     run_state_machine_as_test(LeaseMachine, settings=settings(
         max_examples=30, stateful_step_count=25, deadline=None,
         suppress_health_check=[HealthCheck.too_slow]))
+
+
+async def test_switching_to_a_fake_clock_renews_the_leases_at_once(postgres_dsn: str) -> None:
+    """``flowapi batch`` opens its journal on the server's clock, then its watcher switches
+    it to the fake's (faster) clock, which lengthens the lease to 5 real seconds: the
+    heartbeat must renew on the new clock at once — not after the old clock's 10 s, by
+    which time other workers would have taken this worker's keys (found by running three
+    batch processes: keys "in doubt" that a live process was submitting)."""
+    j = PostgresJournal(postgres_dsn, namespace=uuid.uuid4().hex, lease=30.0)
+    await j.open()
+    try:
+        await add(j, "k")
+        await j.claim("k")
+        fast = ScaledClock(0.01)
+        j.use_clock(fast)
+        assert j.lease == pytest.approx(500.0)
+        with anyio.fail_after(2):
+            while True:
+                with psycopg.connect(postgres_dsn) as conn:
+                    row = conn.execute("SELECT lease_until FROM flowapi_submissions").fetchone()
+                assert row is not None
+                if row[0] > fast.time() + 400:
+                    break
+                await anyio.sleep(0.02)
+    finally:
+        await j.close()

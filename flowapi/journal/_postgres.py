@@ -56,6 +56,8 @@ from flowapi.journal._states import (
     Attempt,
     Event,
     FailureCategory,
+    Finished,
+    InDoubt,
     Submission,
     SubmissionState,
     apply,
@@ -182,9 +184,13 @@ class PostgresJournal:
         self._clock = clock
         self._explicit_clock = clock is not None
         self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._channel = "flowapi_" + hashlib.sha256(namespace.encode()).hexdigest()[:24]
+        digest = hashlib.sha256(namespace.encode()).digest()
+        self._channel = "flowapi_" + digest.hex()[:24]
+        #: ``pg_advisory_xact_lock`` key serialising this namespace's callback writes.
+        self._callback_lock = int.from_bytes(digest[:8], "big", signed=True)
         self._pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._heartbeat_sleep: anyio.CancelScope | None = None
         self._listeners: list[Callable[[Change], None]] = []
         self._opening = anyio.Lock()
 
@@ -228,6 +234,8 @@ class PostgresJournal:
         scale = getattr(clock, "time_scale", None)
         if isinstance(scale, int | float) and 0 < scale < 1:
             self._lease = max(self._lease, MIN_REAL_LEASE / scale)
+        if self._heartbeat_sleep is not None:  # timed on the old clock and lease
+            self._heartbeat_sleep.cancel()
 
     def _params(self, **values: Any) -> dict[str, Any]:
         return {"ns": self.namespace, "me": self._worker,
@@ -331,15 +339,27 @@ class PostgresJournal:
         return self._pool
 
     async def _fetch(self, sql: LiteralString, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run one statement (every one passed here is idempotent: a read, an upsert, an
+        insert-if-absent, a claim or a release) and return its rows. A broken connection
+        (the server restarted, a proxy dropped an idle connection) is replaced and the
+        statement run again — as many times as the pool has connections, plus one."""
+        from psycopg import OperationalError
+
         pool = await self._pool_or_open()
-        try:
-            async with pool.connection() as conn:
-                cur = await conn.execute(sql, params)
-                return await cur.fetchall() if cur.description is not None else []
-        except JournalError:
-            raise
-        except Exception as exc:
-            raise self._failed(exc) from None
+        for attempt in range(1, self._max_connections + 2):
+            try:
+                async with pool.connection() as conn:
+                    cur = await conn.execute(sql, params)
+                    return await cur.fetchall() if cur.description is not None else []
+            except OperationalError as exc:
+                if attempt > self._max_connections:
+                    raise self._failed(exc) from None
+                log.debug("journal: connection lost (%s); retrying on a fresh one", exc)
+            except JournalError:
+                raise
+            except Exception as exc:
+                raise self._failed(exc) from None
+        raise AssertionError("not reached")  # pragma: no cover
 
     def _failed(self, exc: Exception) -> JournalError:
         from psycopg import errors
@@ -350,8 +370,9 @@ class PostgresJournal:
         text = str(exc).replace(self._url, redact_url(self._url)).strip().splitlines()
         return JournalError(f"PostgreSQL journal at {redact_url(self._url)}: "
                             f"{type(exc).__name__}: {text[0] if text else 'no detail'} "
-                            "(nothing was submitted because of it; run again once the "
-                            "database is reachable — the journal resumes)")
+                            "(run again once the database is reachable: the journal "
+                            "resumes, and a submit whose answer was not recorded is looked "
+                            "up by its marker, never sent again)")
 
     def _hint(self, change: Change) -> None:
         for listener in list(self._listeners):
@@ -395,7 +416,25 @@ class PostgresJournal:
             DuplicateJobidError: an ``Accepted`` jobid belongs to another key.
             JournalError: no row for ``key``, or the write failed.
         """
-        from psycopg import errors
+        from psycopg import OperationalError
+
+        for attempt in range(1, self._max_connections + 2):
+            try:
+                return await self._update_once(key, event)
+            except OperationalError as exc:
+                # the connection broke: before the commit nothing was written; at the
+                # commit it may have been — the row tells which
+                row = await self.get(key)
+                if row is not None and _applied(row, event):
+                    return row
+                if attempt > self._max_connections:
+                    raise self._failed(exc) from None
+                log.debug("journal: connection lost during %s (%s); retrying",
+                          type(event).__name__, exc)
+        raise AssertionError("not reached")  # pragma: no cover
+
+    async def _update_once(self, key: str, event: Event) -> Submission:
+        from psycopg import OperationalError, errors
 
         pool = await self._pool_or_open()
         values = self._params(key=key)
@@ -436,6 +475,8 @@ class PostgresJournal:
                 if finished:
                     await conn.execute("SELECT pg_notify(%(ch)s, %(payload)s)",
                                        {"ch": self._channel, "payload": _payload("r", key)})
+        except OperationalError:
+            raise  # update() decides
         except (JournalError, errors.Error) as exc:
             if isinstance(exc, errors.UniqueViolation) and isinstance(event, Accepted):
                 raise DuplicateJobidError(
@@ -471,13 +512,17 @@ class PostgresJournal:
     async def record_callback(self, jobid: str, body: bytes) -> None:
         """Keep the latest callback body of ``jobid`` and hint every worker (only when the
         body changed: a repeated callback wakes nobody twice)."""
+        # one writer at a time per namespace (a transaction-scoped advisory lock taken
+        # before the sequence): cursors advance in commit order, so a reader that moved
+        # past a sequence number never misses a callback committed later with a lower one
         await self._fetch(
-            "WITH up AS (INSERT INTO flowapi_callbacks (namespace, jobid, body) VALUES "
-            "(%(ns)s, %(jobid)s, %(body)s) ON CONFLICT (namespace, jobid) DO UPDATE SET "
+            "WITH lock AS (SELECT pg_advisory_xact_lock(%(lock)s)), "
+            "up AS (INSERT INTO flowapi_callbacks (namespace, jobid, body) SELECT %(ns)s, "
+            "%(jobid)s, %(body)s FROM lock ON CONFLICT (namespace, jobid) DO UPDATE SET "
             "body = excluded.body, seq = nextval('flowapi_callback_seq') WHERE "
             "flowapi_callbacks.body IS DISTINCT FROM excluded.body RETURNING jobid) "
             "SELECT pg_notify(%(ch)s, 'c:' || jobid) FROM up",
-            self._params(jobid=jobid, body=body, ch=self._channel))
+            self._params(jobid=jobid, body=body, ch=self._channel, lock=self._callback_lock))
 
     async def callbacks(self) -> dict[str, bytes]:
         """The kept callback bodies of this namespace: ``jobid → body``."""
@@ -589,7 +634,9 @@ class PostgresJournal:
         """Renew this worker's leases every ``lease / 3`` seconds (a failed renewal is
         retried at the next beat; leases that lapse meanwhile are fenced at ``Attempt``)."""
         while True:
-            await self._sleep(self._lease / 3)
+            with anyio.CancelScope() as self._heartbeat_sleep:  # use_clock cuts it short
+                await self._sleep(self._lease / 3)
+            self._heartbeat_sleep = None
             try:
                 await self._fetch(
                     f"UPDATE flowapi_submissions SET lease_until = {_NOW} + %(lease)s "
@@ -628,6 +675,22 @@ class PostgresJournal:
                 failures += 1
                 log.debug("journal: LISTEN connection lost (%s); reconnecting", exc)
             await self._sleep(backoff_delay(max(failures, 1), base=0.5, cap=30.0))
+
+
+def _applied(row: Submission, event: Event) -> bool:
+    """Whether ``row`` already shows ``event`` (its commit went through before the
+    connection broke): the marker of an attempt, the jobid of an acceptance, the state of
+    the others."""
+    if isinstance(event, Attempt):
+        return row.marker == event.marker
+    if isinstance(event, Accepted):
+        return row.state is SubmissionState.ACCEPTED and row.jobid == event.jobid
+    if isinstance(event, Finished):
+        return row.state is (SubmissionState.SUCCEEDED if event.succeeded
+                             else SubmissionState.FAILED)
+    if isinstance(event, InDoubt):
+        return row.state is SubmissionState.UNKNOWN
+    return False  # Refused, Retry: applying them again is checked by the table
 
 
 def _payload(kind: str, ident: str) -> str:

@@ -285,11 +285,16 @@ class JobWatcher(Generic[TagT]):
         try:
             rows = await self.journal.rows()
             self._known_jobids.update(r.jobid for r in rows if r.jobid)
-            if shared is not None:  # only the in-doubt submits no live worker is handling
-                claimed = {r.key for r in await shared.claim_lapsed(
-                    [r.key for r in rows if r.marker and r.state.in_doubt])}
-                rows = [r for r in rows if r.key in claimed]
-            await self._find_in_doubt(rows)
+            if shared is None:
+                await self._find_in_doubt(rows)
+            else:  # only the in-doubt submits no live worker is handling, held meanwhile
+                claimed = [r.key for r in await shared.claim_lapsed(
+                    [r.key for r in rows if r.marker and r.state.in_doubt])]
+                try:
+                    await self._find_in_doubt([r for r in rows if r.key in claimed])
+                finally:  # whoever submits those keys claims them again
+                    with anyio.CancelScope(shield=True):
+                        await shared.release(claimed)
         except BaseException:  # e.g. a 401 during the lookup: the journal is not kept open
             if self._owns_journal:
                 with anyio.CancelScope(shield=True):
@@ -490,13 +495,13 @@ class JobWatcher(Generic[TagT]):
             self._tracker.release_slot()
             raise ValueError(f"duplicate submission key {key!r} in this watcher")
         self._keys.add(key)
-        replayed = False
+        replayed = claimed = False
         try:
             row = await self.journal.add(key, kind=kind, params=canonical, tag=tag_json(tag))
             if self._state != "open":  # the block was left meanwhile: nothing is sent
                 raise RuntimeError("JobWatcher.submit(): the watch block was left while this "
                                    "submit was being journaled; nothing was sent for it")
-            shared, claimed = self._shared, False
+            shared = self._shared
             if shared is not None and row.state is not SubmissionState.SUCCEEDED:
                 held = await shared.claim(key)  # None: another live worker has the key
                 if held is not None:
@@ -523,6 +528,12 @@ class JobWatcher(Generic[TagT]):
             if replayed and claimed and shared is not None:
                 await shared.release([key])  # nothing to do for it: free it at once
         except BaseException:
+            if claimed and key not in self._tracker.entries and self._shared is not None:
+                with anyio.CancelScope(shield=True):  # nothing came of it: free the key
+                    try:
+                        await self._shared.release([key])
+                    except Exception as exc:  # it lapses on its own
+                        log.debug("journal: releasing %s failed: %s", key, exc)
             if key not in self._tracker.entries and not replayed:
                 self._tracker.release_slot()
                 self._keys.discard(key)  # the same submit may be tried again
@@ -781,6 +792,9 @@ class JobWatcher(Generic[TagT]):
             # callbacks are unsigned: the job's own record must carry the marker
             self._spawn(self._submitter.adopt_confirmed(entry, jobid))
             return True
+        if (entry is not None and entry.phase is Phase.SUBMITTING and marker == entry.marker
+                and job.is_finished):
+            entry.early_callback = True  # its 201 is on the way: read the job once accepted
         if marker is not None and record:  # a shared journal hints the other workers
             self._spawn(self.journal.record_callback(jobid, msgspec.json.encode(job)))
         return entry is not None

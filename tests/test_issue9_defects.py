@@ -1,4 +1,4 @@
-"""Review of issue 9 (many workers, one PostgreSQL journal): defects reproduced through the
+"""Issue 9 (many workers, one PostgreSQL journal): defects found by an adversarial review,
 public API against a real PostgreSQL server (the ``postgres_dsn`` fixture) and the fake.
 
 Each test is one defect; its docstring says the scenario and what the user loses. Every
@@ -113,7 +113,8 @@ async def test_callback_committed_out_of_sequence_order_is_never_delivered(
         postgres_dsn: str, postgres_admin_dsn: str) -> None:
     """Two webhook workers record callbacks at the same moment. ``flowapi_callbacks.seq``
     comes from a sequence taken when the INSERT starts, but rows become visible when they
-    commit: callback X takes seq n and commits *after* callback Y (seq n+1) committed.
+    commit: callback X could take seq n and commit *after* callback Y (seq n+1) committed
+    (fixed: writers of a namespace take a transaction-scoped advisory lock first).
 
     A follower that read in between (``callbacks_since`` → cursor n+1, as every watcher's
     ``Follower`` does on each ``NOTIFY`` and resync) never sees X: its later
@@ -145,10 +146,13 @@ async def test_callback_committed_out_of_sequence_order_is_never_delivered(
                     if row and row[0]:
                         break
                     await anyio.sleep(0.01)
-            await r2.record_callback("job-y", b'{"jobid":"job-y"}')  # later seq, committed
+            # a second writer comes now: it must not commit ahead of X (it waits for the
+            # namespace's callback lock r1 holds), so no reader can pass X's seq
+            tg.start_soon(r2.record_callback, "job-y", b'{"jobid":"job-y"}')
+            await anyio.sleep(0.2)
             cursor, seen = await follower.callbacks_since(cursor)
-            assert [j for j, _ in seen] == ["job-y"]
-            await blocker.rollback()  # the slow transaction ends: r1's X commits now
+            assert seen == []
+            await blocker.rollback()  # the slow transaction ends: X, then Y commit
         with anyio.fail_after(10):
             for _ in range(3):  # hints and resyncs read from the cursor again
                 cursor, more = await follower.callbacks_since(cursor)
