@@ -1,5 +1,6 @@
 """Issue 9 (many workers, one PostgreSQL journal): defects found by an adversarial review,
-public API against a real PostgreSQL server (the ``postgres_dsn`` fixture) and the fake.
+reproduced through the public API against a real PostgreSQL server (the ``postgres_dsn``
+fixture) and the fake. Each failed before its fix.
 
 Each test is one defect; its docstring says the scenario and what the user loses. Every
 test is bounded (``anyio.fail_after``) and fails — rather than hangs — while the defect is
