@@ -216,6 +216,7 @@ class BatchRunner:
         self._download_limiter = anyio.CapacityLimiter(4)
         self._credit_account: Account | None = None
         self._rows: dict[str, Submission] | None = None
+        self._held_elsewhere: set[str] = set()
         #: Credits the attempts of this run committed (estimated; 0 for resumed prompts).
         self.credits_committed = 0.0
 
@@ -266,6 +267,9 @@ class BatchRunner:
         await self.journal.open()
         try:
             rows = {r.key: r for r in await self.journal.rows()}
+            if self.shared is not None:  # keys other live processes are working on now
+                self._held_elsewhere = {
+                    row.key for row, held in await self.shared.peek_held(list(rows)) if held}
             self._adopt_legacy_keys(rows)
             fresh = [s for s in self.specs
                      if s.error is None and self._needs_params(rows.get(s.key))]
@@ -351,8 +355,10 @@ class BatchRunner:
         if rows:
             counts: Counter[str] = Counter()
             for spec in runnable:
-                counts[_resume_label(rows.get(spec.key), self.options)] += 1
-            order = ("done", "running", "in doubt", "to retry", "new")
+                label = ("with another process" if spec.key in self._held_elsewhere
+                         else _resume_label(rows.get(spec.key), self.options))
+                counts[label] += 1
+            order = ("done", "running", "in doubt", "to retry", "with another process", "new")
             parts = [f"{counts[k]} {k}" for k in order if counts.get(k)]
             self.reporter.notice(f"resuming from {self.options.journal_label}: "
                                  + ", ".join(parts))
