@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from . import decode as decode_bench
-from . import journal_sqlite as journal_bench
+from . import journal_overhead as journal_bench
 from . import overhead as overhead_bench
 from . import request_cost as request_cost_bench
 from ._fake import TOKEN, FakeProcess
@@ -481,8 +481,9 @@ transitions: added, attempt sent, accepted with its jobid, finished; money event
 
 {journal_markdown(results)}
 
-The journal alone (`benchmarks/journal_sqlite.py`, no watcher, no HTTP; one lifecycle =
-the same four transitions, awaited one after another):
+The journal alone (`benchmarks/journal_overhead.py --no-postgres`, no watcher, no HTTP;
+one lifecycle = the same four transitions, awaited one after another; the PostgreSQL
+journal: `python -m benchmarks.journal_overhead`):
 
 {journal_bench.markdown(micro["journal"])}
 
@@ -537,7 +538,7 @@ def micro_benchmarks(quick: bool) -> dict[str, Any]:
         "request_cost": request_cost_bench.run(500 if quick else 2000),
         "overhead": [asyncio.run(overhead_bench.measure(n, "listing", 0.02, journal))
                      for n, journal in runs],
-        "journal": journal_bench.run(200 if quick else 1000),
+        "journal": journal_bench.run(200 if quick else 1000, postgres=False),
     }
 
 
