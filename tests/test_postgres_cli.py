@@ -110,10 +110,13 @@ def summary_of(log: Path) -> str:
 
 
 #: When the victim is killed: what it holds then (its rows' states), and the fake's faults
-#: that make that moment last.
+#: that make that moment last. Except in "submit-on-the-wire" (where the POST has reached
+#: the fake, which holds its answer back), the victim is killed while it holds no row in
+#: ``submitting``: a kill in the few milliseconds between journaling an attempt and the
+#: POST leaving the process leaves that prompt *in doubt* — honestly reported, never
+#: resent blindly (DESIGN §7) — and is not what these cases are about.
 MOMENTS: dict[str, tuple[tuple[str, ...], str]] = {
     "running": (("accepted",), ""),
-    "claimed": (("pending", "submitting", "accepted"), ""),
     "submit-on-the-wire": (("submitting",), "slow{delay=20}@POST videos"),
     "downloading": (("succeeded",), "slow{delay=30}@GET media"),
 }
@@ -144,7 +147,10 @@ def test_three_processes_split_one_batch(fakes: Callable[[str], Fake], postgres_
                 assert time.monotonic() < deadline, f"the victim never held {states}"
                 assert all(p.poll() is None for p in procs), "a batch ended early"
                 victim_keys = held_by(postgres_dsn, procs[1].pid, states)
-                time.sleep(0.01)
+                if "submitting" not in states and held_by(postgres_dsn, procs[1].pid,
+                                                          ("submitting",)):
+                    victim_keys = []  # an attempt may not have left yet: not now
+                time.sleep(0.005)
             procs[1].send_signal(signal.SIGKILL)
             procs[1].wait(timeout=10)
             killed = 1
@@ -155,9 +161,15 @@ def test_three_processes_split_one_batch(fakes: Callable[[str], Fake], postgres_
                 p.kill()
                 p.wait(timeout=10)
     outputs = [log.read_text(errors="replace") for log in logs]
-    assert codes == [0] * len(codes), outputs
     state = fake.state()
     jobs = state["jobs"]
+    created = Counter(j["request"]["prompt"] for j in jobs.values())
+    doubts = sorted({m for text in outputs for m in re.findall(r"marker (flowapi:\w+)", text)})
+    assert codes == [0] * len(codes), (
+        f"exit codes {codes}; in doubt: {doubts}; jobs with those markers: "
+        f"{[j['request']['prompt'] for j in jobs.values() if j['reply_ref'] in doubts]}; "
+        f"prompts never created: {sorted(p['prompt'] for p in prompts if not created[p['prompt']])}"
+        f"; victim log tail: {outputs[1][-1500:] if moment else ''}")
     # every prompt created exactly once, one job per marker
     assert Counter(j["request"]["prompt"] for j in jobs.values()) == {
         p["prompt"]: 1 for p in prompts}, outputs

@@ -240,7 +240,8 @@ async def test_a_version_1_journal_is_migrated_with_its_rows(postgres_dsn: str) 
     finally:
         await j.close()
     with psycopg.connect(postgres_dsn) as conn:
-        assert conn.execute("SELECT version FROM flowapi_schema").fetchone() == (2,)
+        assert conn.execute("SELECT version FROM flowapi_schema").fetchone() == (
+            SCHEMA_VERSION,)
 
 
 async def test_newer_or_foreign_schemas_are_refused_untouched(postgres_dsn: str) -> None:
@@ -430,3 +431,44 @@ async def test_switching_to_a_fake_clock_renews_the_leases_at_once(postgres_dsn:
                 await anyio.sleep(0.02)
     finally:
         await j.close()
+
+
+async def test_a_dead_workers_keys_are_free_as_soon_as_its_connection_closes(
+        postgres_dsn: str) -> None:
+    """A worker holds an advisory lock on its listening connection while it lives: when
+    the process dies (its connections close), its keys are claimable at once — long before
+    its leases lapse — so a takeover finds its in-flight jobs while the API still lists
+    them. Without the lock (``listen=False``, PgBouncer) the lease alone decides."""
+    clock = ScaledClock(1.0)  # stands still unless advanced: leases never lapse here
+    ns = uuid.uuid4().hex
+    a = PostgresJournal(postgres_dsn, namespace=ns, clock=clock)
+    quiet = PostgresJournal(postgres_dsn, namespace=ns, clock=clock, listen=False)
+    b = PostgresJournal(postgres_dsn, namespace=ns, clock=clock)
+    for j in (a, quiet, b):
+        await j.open()
+    try:
+        with anyio.fail_after(10):
+            while not a._lock_held:
+                await anyio.sleep(0.01)
+        for key in ("a-key", "quiet-key"):
+            await add(a, key)
+        await a.claim("a-key")
+        await quiet.claim("quiet-key")
+        assert await b.claim_lapsed(["a-key", "quiet-key"]) == []
+        assert [h for _, h in await b.peek_held(["a-key"])] == [True]
+        for j in (a, quiet):  # both die: their connections close, nothing is released
+            for task in j._tasks:
+                task.cancel()
+            assert j._pool is not None
+            await j._pool.close()
+        with anyio.fail_after(10):
+            while True:
+                taken = [r.key for r in await b.claim_lapsed(["a-key", "quiet-key"])]
+                if taken:
+                    break
+                await anyio.sleep(0.01)
+        assert taken == ["a-key"]  # the lease-only worker's key waits for its lease
+        clock.advance(31.0)
+        assert [r.key for r in await b.claim_lapsed(["quiet-key"])] == ["quiet-key"]
+    finally:
+        await b.close()

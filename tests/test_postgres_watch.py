@@ -120,10 +120,10 @@ async def test_a_worker_that_leaves_early_hands_its_jobs_over(postgres_dsn: str)
         assert all(isinstance(o, JobSucceeded) for o in got.values()) and len(got) == 6
 
 
-async def test_a_dead_workers_keys_are_taken_over_after_the_lease(postgres_dsn: str) -> None:
-    """Worker A claims keys and "dies" (its journal stops heartbeating without releasing,
-    like kill -9); B follows those keys, and once A's lease lapses B resumes them from
-    their rows: accepted jobs adopted by jobid, never submitted again."""
+async def test_a_dead_workers_keys_are_taken_over(postgres_dsn: str) -> None:
+    """Worker A claims keys and "dies" (its heartbeat and listening connection stop, it
+    releases nothing, like kill -9); B follows those keys and resumes them from their rows:
+    accepted jobs adopted by jobid, never submitted again."""
     ns = uuid.uuid4().hex
     params = prompts(5)
     async with stack() as (fake, flow):
@@ -149,8 +149,9 @@ async def test_a_dead_workers_keys_are_taken_over_after_the_lease(postgres_dsn: 
 
                     a.release = released_nothing  # type: ignore[method-assign]
                     scope.cancel()
-            holders = await b.holders()
-            assert set(holders) == {"k000", "k001", "k002"}
+            # A's connection (and with it its liveness lock) is gone: nobody holds its keys
+            # any more, though its 20 s leases have not lapsed
+            assert await b.holders() == {}
             got: dict[str, Outcome] = {}
             with anyio.fail_after(60):
                 await work(flow, b, params, got)

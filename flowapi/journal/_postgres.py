@@ -79,7 +79,20 @@ _COLS: LiteralString = ("key, kind, params, tag, state, attempts, marker, marker
 _NOW: LiteralString = "coalesce(%(now)s::float8, extract(epoch from clock_timestamp()))"
 _SCOLS: LiteralString = ("s.key, s.kind, s.params, s.tag, s.state, s.attempts, s.marker, "
                          "s.markers, s.jobid, s.category, s.error, s.job, s.created, s.updated")
-_FREE: LiteralString = f"(owner IS NULL OR owner = %(me)s OR lease_until < {_NOW})"
+#: The advisory locks live sessions hold in this database (a worker holds one while its
+#: listening connection lives): ``WITH live AS MATERIALIZED (…)`` for the checks below.
+_LIVE: LiteralString = (
+    "live AS MATERIALIZED (SELECT ((l.classid::bigint << 32) | l.objid::bigint) AS k "
+    "FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted AND "
+    "l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))")
+#: A row this worker may claim: free, ours, its lease lapsed, or its holder's session gone.
+_FREE: LiteralString = (
+    f"(owner IS NULL OR owner = %(me)s OR lease_until < {_NOW} OR (owner_lock IS NOT NULL "
+    "AND owner_lock NOT IN (SELECT k FROM live)))")
+#: A row another live worker holds.
+_HELD: LiteralString = (
+    f"(owner IS NOT NULL AND owner <> %(me)s AND lease_until >= {_NOW} AND (owner_lock IS "
+    "NULL OR owner_lock IN (SELECT k FROM live)))")
 
 
 #: Real seconds a lease lasts at least when leases follow a faster-than-real clock.
@@ -186,11 +199,17 @@ class PostgresJournal:
         self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         digest = hashlib.sha256(namespace.encode()).digest()
         self._channel = "flowapi_" + digest.hex()[:24]
+        #: The session advisory lock this worker holds on its listening connection while it
+        #: lives (a positive bigint): its keys are free the moment that connection is gone.
+        self._lock_key = int.from_bytes(
+            hashlib.sha256(self._worker.encode()).digest()[:8], "big") & (2**63 - 1)
+        self._lock_held = False
         #: ``pg_advisory_xact_lock`` key serialising this namespace's callback writes.
         self._callback_lock = int.from_bytes(digest[:8], "big", signed=True)
         self._pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._heartbeat_sleep: anyio.CancelScope | None = None
+        self._beat = asyncio.Event()
+        self._closing = False
         self._listeners: list[Callable[[Change], None]] = []
         self._opening = anyio.Lock()
 
@@ -234,13 +253,29 @@ class PostgresJournal:
         scale = getattr(clock, "time_scale", None)
         if isinstance(scale, int | float) and 0 < scale < 1:
             self._lease = max(self._lease, MIN_REAL_LEASE / scale)
-        if self._heartbeat_sleep is not None:  # timed on the old clock and lease
-            self._heartbeat_sleep.cancel()
+        self._heartbeat_now()  # its sleep was timed on the old clock and lease
+
+    def _heartbeat_now(self) -> None:
+        """Renew the leases at once (the clock, the lease or the liveness lock changed)."""
+        self._beat.set()
+
+    async def _beat_wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` on the lease clock, or less when :meth:`_heartbeat_now` is
+        called (plain asyncio tasks: ``close()`` cancels the heartbeat task natively)."""
+        self._beat.clear()
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        waker = asyncio.ensure_future(self._beat.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
 
     def _params(self, **values: Any) -> dict[str, Any]:
         return {"ns": self.namespace, "me": self._worker,
                 "now": self._clock.time() if self._clock is not None else None,
-                "lease": self._lease, **values}
+                "lease": self._lease,
+                "lock": self._lock_key if self._lock_held else None, **values}
 
     def _wall(self) -> float:
         return self._clock.time() if self._clock is not None else time.time()
@@ -313,12 +348,16 @@ class PostgresJournal:
             if pool is None:
                 return
             tasks, self._tasks = self._tasks, []
+            self._closing = True  # the loops end at their next step, even if a driver
+            self._beat.set()      # call swallowed the cancellation (psycopg may)
             for task in tasks:
                 task.cancel()
             with anyio.CancelScope(shield=True):
-                for task in tasks:
-                    with contextlib.suppress(BaseException):
-                        await task
+                with anyio.move_on_after(self._connect_timeout):
+                    for task in tasks:
+                        with contextlib.suppress(BaseException):
+                            await task
+                self._closing = False
                 try:
                     async with pool.connection() as conn:
                         await conn.execute(
@@ -548,9 +587,10 @@ class PostgresJournal:
         """Take ``key``'s lease if free, lapsed or ours (``FOR UPDATE SKIP LOCKED``); the
         row, or ``None`` when another live worker holds it or the row does not exist."""
         found = await self._fetch(
-            "WITH c AS (SELECT key FROM flowapi_submissions WHERE namespace = %(ns)s AND "
-            f"key = %(key)s AND {_FREE} FOR UPDATE SKIP LOCKED) "
-            f"UPDATE flowapi_submissions s SET owner = %(me)s, lease_until = {_NOW} + "
+            f"WITH {_LIVE}, c AS (SELECT key FROM flowapi_submissions WHERE namespace = "
+            f"%(ns)s AND key = %(key)s AND {_FREE} FOR UPDATE SKIP LOCKED) "
+            "UPDATE flowapi_submissions s SET owner = %(me)s, owner_lock = %(lock)s, "
+            f"lease_until = {_NOW} + "
             f"%(lease)s FROM c WHERE s.namespace = %(ns)s AND s.key = c.key RETURNING {_SCOLS}",
             self._params(key=key))
         return _row(found[0]) if found else None
@@ -560,10 +600,11 @@ class PostgresJournal:
         if not keys:
             return []
         found = await self._fetch(
-            "WITH c AS (SELECT key FROM flowapi_submissions WHERE namespace = %(ns)s AND "
-            f"key = ANY(%(keys)s) AND state NOT IN ('succeeded', 'failed') AND {_FREE} "
-            f"FOR UPDATE SKIP LOCKED) UPDATE flowapi_submissions s SET owner = %(me)s, "
-            f"lease_until = {_NOW} + %(lease)s FROM c WHERE s.namespace = %(ns)s AND "
+            f"WITH {_LIVE}, c AS (SELECT key FROM flowapi_submissions WHERE namespace = "
+            "%(ns)s AND key = ANY(%(keys)s) AND state NOT IN ('succeeded', 'failed') AND "
+            f"{_FREE} FOR UPDATE SKIP LOCKED) UPDATE flowapi_submissions s SET owner = "
+            f"%(me)s, owner_lock = %(lock)s, lease_until = {_NOW} + %(lease)s FROM c WHERE "
+            "s.namespace = %(ns)s AND "
             f"s.key = c.key RETURNING {_SCOLS}",
             self._params(keys=list(keys)))
         return [_row(r) for r in found]
@@ -584,9 +625,8 @@ class PostgresJournal:
         if not keys:
             return []
         found = await self._fetch(
-            f"SELECT {_COLS}, (owner IS NOT NULL AND owner <> %(me)s AND lease_until >= "
-            f"{_NOW}) FROM flowapi_submissions WHERE namespace = %(ns)s AND "
-            "key = ANY(%(keys)s)", self._params(keys=list(keys)))
+            f"WITH {_LIVE} SELECT {_COLS}, {_HELD} FROM flowapi_submissions WHERE "
+            "namespace = %(ns)s AND key = ANY(%(keys)s)", self._params(keys=list(keys)))
         return [(_row(r[:14]), bool(r[14])) for r in found]
 
     async def callback_cursor(self) -> int:
@@ -598,8 +638,9 @@ class PostgresJournal:
     async def holders(self) -> dict[str, str]:
         """``key → worker`` of the live leases of this namespace (for operators and tests)."""
         found = await self._fetch(
-            f"SELECT key, owner FROM flowapi_submissions WHERE namespace = %(ns)s AND owner IS "
-            f"NOT NULL AND lease_until >= {_NOW}", self._params())
+            f"WITH {_LIVE} SELECT key, owner FROM flowapi_submissions WHERE namespace = "
+            f"%(ns)s AND (owner = %(me)s AND lease_until >= {_NOW} OR {_HELD})",
+            self._params())
         return {str(k): str(o) for k, o in found}
 
     def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
@@ -633,14 +674,15 @@ class PostgresJournal:
     async def _heartbeat(self) -> None:
         """Renew this worker's leases every ``lease / 3`` seconds (a failed renewal is
         retried at the next beat; leases that lapse meanwhile are fenced at ``Attempt``)."""
-        while True:
-            with anyio.CancelScope() as self._heartbeat_sleep:  # use_clock cuts it short
-                await self._sleep(self._lease / 3)
-            self._heartbeat_sleep = None
+        while not self._closing:
+            await self._beat_wait(self._lease / 3)
+            if self._closing:
+                return
             try:
                 await self._fetch(
-                    f"UPDATE flowapi_submissions SET lease_until = {_NOW} + %(lease)s "
-                    "WHERE namespace = %(ns)s AND owner = %(me)s", self._params())
+                    f"UPDATE flowapi_submissions SET lease_until = {_NOW} + %(lease)s, "
+                    "owner_lock = %(lock)s WHERE namespace = %(ns)s AND owner = %(me)s",
+                    self._params())
             except JournalError as exc:
                 log.warning("journal: lease heartbeat failed (%s); retrying", exc)
 
@@ -650,7 +692,7 @@ class PostgresJournal:
         from psycopg import AsyncConnection, sql
 
         failures = 0
-        while True:
+        while not self._closing:
             try:
                 conn = await AsyncConnection.connect(self._url, autocommit=True,
                                                      connect_timeout=max(1, int(
@@ -658,17 +700,22 @@ class PostgresJournal:
                 try:
                     await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(
                         self._channel)))
+                    await conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
+                    self._lock_held = True
+                    self._heartbeat_now()  # mark this worker's leases with the lock
                     failures = 0
                     self._hint(Change("resync"))
-                    async for note in conn.notifies():
-                        kind, _, ident = note.payload.partition(":")
-                        if kind == "r":
-                            self._hint(Change("row", ident))
-                        elif kind == "c":
-                            self._hint(Change("callback", ident))
-                        else:
-                            self._hint(Change("resync"))
+                    while not self._closing:  # wakes every second to see whether to end
+                        async for note in conn.notifies(timeout=1.0):
+                            kind, _, ident = note.payload.partition(":")
+                            if kind == "r":
+                                self._hint(Change("row", ident))
+                            elif kind == "c":
+                                self._hint(Change("callback", ident))
+                            else:
+                                self._hint(Change("resync"))
                 finally:
+                    self._lock_held = False
                     with anyio.CancelScope(shield=True):
                         await conn.close()
             except Exception as exc:

@@ -7,11 +7,12 @@ transaction-scoped advisory lock, so several workers opening a new database at o
 create it exactly once. A database with flowapi tables but no ``flowapi_schema`` row, or
 with a newer version than this flowapi knows, is refused untouched.
 
-Tables (version 2)::
+Tables (version 3)::
 
     flowapi_submissions(namespace, key, seq, kind, params, tag, state, attempts, marker,
                         markers text[], jobid, category, error, job, created, updated,
-                        owner, lease_until)      PK (namespace, key); jobid unique per namespace
+                        owner, lease_until, owner_lock)
+                                                 PK (namespace, key); jobid unique per namespace
     flowapi_downloads(namespace, key, name, path, bytes)   PK (namespace, key, name)
     flowapi_callbacks(namespace, jobid, body bytea, seq)   PK (namespace, jobid)
     flowapi_meta(namespace, name, value)                   PK (namespace, name)
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
 
 #: The schema version this flowapi writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: ``pg_advisory_xact_lock`` key of schema changes (ASCII "fljn" + "mig").
 _MIGRATION_LOCK = 0x666C6A6E6D6967
 
@@ -92,8 +93,16 @@ _V2: tuple[LiteralString, ...] = (
     "CREATE INDEX flowapi_callbacks_seq ON flowapi_callbacks (namespace, seq)",
 )
 
+# Version 3: the advisory lock a lease holder's session holds while it lives, so other
+# workers take a dead worker's keys over as soon as its connection is gone instead of
+# waiting for its leases to lapse.
+_V3: tuple[LiteralString, ...] = (
+    "ALTER TABLE flowapi_submissions ADD COLUMN owner_lock bigint",
+)
+
 #: ``(version, statements)`` from an empty database up to :data:`SCHEMA_VERSION`.
-MIGRATIONS: tuple[tuple[int, tuple[LiteralString, ...]], ...] = ((1, _V1), (2, _V2))
+MIGRATIONS: tuple[tuple[int, tuple[LiteralString, ...]], ...] = (
+    (1, _V1), (2, _V2), (3, _V3))
 
 
 async def _version(conn: AsyncConnection[tuple[object, ...]]) -> int | None:
