@@ -26,8 +26,9 @@ TIME_SCALE = 0.002
 
 
 @asynccontextmanager
-async def stack(**fake_args: object) -> AsyncIterator[tuple[FakeFlowServer, FlowSession]]:
-    async with FakeFlowServer(time_scale=TIME_SCALE, seed=9, **fake_args) as fake, \
+async def stack(time_scale: float = TIME_SCALE, **fake_args: object
+                ) -> AsyncIterator[tuple[FakeFlowServer, FlowSession]]:
+    async with FakeFlowServer(time_scale=time_scale, seed=9, **fake_args) as fake, \
             FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock,
                         retry_budget=RetryBudget(capacity=1000)) as flow:
         yield fake, flow
@@ -177,3 +178,40 @@ async def test_leases_on_a_fast_fake_clock_last_a_few_real_seconds(postgres_dsn:
         given = PostgresJournal(postgres_dsn, lease=30.0, clock=flow.clock)
         given.use_clock(flow.clock)
         assert given.lease == 30.0
+
+
+async def test_workers_share_one_listing(postgres_dsn: str) -> None:
+    """``GET /jobs?options=executing`` shows every worker's jobs: a worker uses a listing
+    another worker of the namespace made within the interval instead of its own, so K
+    workers list about as often as one."""
+    ns = uuid.uuid4().hex
+    params = prompts(30)
+    stats = []
+    # 20 ms of real time per simulated second: a journal round trip is far shorter than
+    # the listing interval, as with real time
+    async with stack(time_scale=0.02) as (fake, flow):
+        journals = [PostgresJournal(postgres_dsn, namespace=ns) for _ in range(3)]
+
+        async def one(journal: PostgresJournal) -> None:
+            got: dict[str, Outcome] = {}
+            async with flow.watch(journal=journal, max_in_flight=8) as watcher:
+                for i, p in enumerate(params):
+                    await watcher.submit(p, key=f"k{i:03d}")
+                watcher.close()
+                async for outcome in watcher:
+                    got[outcome.key] = outcome
+                stats.append(watcher.stats)
+            assert len(got) == 30
+
+        try:
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as tg:
+                    for j in journals:
+                        tg.start_soon(one, j)
+        finally:
+            for j in journals:
+                await j.close()
+        listings = sum(1 for r in fake.requests if r.route == "GET jobs")
+        assert created_per_prompt(fake) == {p.prompt: 1 for p in params}
+    assert listings == sum(s.listings for s in stats)
+    assert sum(s.shared_listings for s in stats) > 0

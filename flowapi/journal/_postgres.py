@@ -629,6 +629,23 @@ class PostgresJournal:
             "namespace = %(ns)s AND key = ANY(%(keys)s)", self._params(keys=list(keys)))
         return [(_row(r[:14]), bool(r[14])) for r in found]
 
+    async def share_listing(self, fetched: float, jobids: Collection[str]) -> None:
+        """Publish a listing's executing job ids (kept only if newer than the last one)."""
+        await self._fetch(
+            "INSERT INTO flowapi_listing (namespace, fetched, jobids) VALUES (%(ns)s, "
+            "%(fetched)s, %(jobids)s) ON CONFLICT (namespace) DO UPDATE SET fetched = "
+            "excluded.fetched, jobids = excluded.jobids WHERE flowapi_listing.fetched < "
+            "excluded.fetched", self._params(fetched=fetched, jobids=list(jobids)))
+
+    async def shared_listing(self, since: float) -> tuple[float, frozenset[str]] | None:
+        """The latest published listing fetched at ``since`` or later, else ``None``."""
+        found = await self._fetch("SELECT fetched, jobids FROM flowapi_listing WHERE "
+                                  "namespace = %(ns)s AND fetched >= %(since)s",
+                                  self._params(since=since))
+        if not found:
+            return None
+        return float(found[0][0]), frozenset(found[0][1] or ())
+
     async def callback_cursor(self) -> int:
         """The cursor of the latest recorded callback of this namespace (0: none)."""
         found = await self._fetch("SELECT coalesce(max(seq), 0) FROM flowapi_callbacks "

@@ -16,6 +16,7 @@ Tables (version 3)::
     flowapi_downloads(namespace, key, name, path, bytes)   PK (namespace, key, name)
     flowapi_callbacks(namespace, jobid, body bytea, seq)   PK (namespace, jobid)
     flowapi_meta(namespace, name, value)                   PK (namespace, name)
+    flowapi_listing(namespace, fetched, jobids text[])     PK (namespace); UNLOGGED cache
 
 Every row carries its ``namespace`` (one per batch or app), so unrelated batches share a
 database without seeing each other's keys. Times are Unix seconds (``float8``).
@@ -96,8 +97,14 @@ _V2: tuple[LiteralString, ...] = (
 # Version 3: the advisory lock a lease holder's session holds while it lives, so other
 # workers take a dead worker's keys over as soon as its connection is gone instead of
 # waiting for its leases to lapse.
+# The listing cache: the latest ``GET /jobs?options=executing`` any worker of a namespace
+# made (its executing job ids), so the others do not make their own (a cache: UNLOGGED).
 _V3: tuple[LiteralString, ...] = (
     "ALTER TABLE flowapi_submissions ADD COLUMN owner_lock bigint",
+    """CREATE UNLOGGED TABLE flowapi_listing (
+        namespace text PRIMARY KEY,
+        fetched float8 NOT NULL,
+        jobids text[] NOT NULL)""",
 )
 
 #: ``(version, statements)`` from an empty database up to :data:`SCHEMA_VERSION`.

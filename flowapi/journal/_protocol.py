@@ -207,6 +207,17 @@ class SharedJournal(Journal, Protocol):
         with whether another live worker holds its lease."""
         ...
 
+    async def share_listing(self, fetched: float, jobids: Collection[str]) -> None:
+        """Publish the executing job ids of a ``GET /jobs?options=executing`` made at
+        ``fetched`` (Unix seconds, the lease clock) for the other workers (kept only if
+        newer than the one published)."""
+        ...
+
+    async def shared_listing(self, since: float) -> tuple[float, frozenset[str]] | None:
+        """The latest published listing if it was fetched at ``since`` or later:
+        ``(fetched, executing job ids)``, else ``None``."""
+        ...
+
     async def callback_cursor(self) -> int:
         """The cursor of the latest recorded callback (start :meth:`callbacks_since`
         here to see only callbacks that arrive from now on)."""

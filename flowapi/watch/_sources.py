@@ -38,6 +38,7 @@ from flowapi._errors import (
 from flowapi._retry import backoff_delay
 from flowapi.resources.jobs import normalize_listing_id
 from flowapi.watch._entry import Entry, Phase
+from flowapi.watch._shared_listing import SharedListing
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -240,9 +241,11 @@ class ListingSource(_Base):
 
     def __init__(self, session: FlowSession, clock: Clock, timers: Timers, reader: Reader,
                  tracker: Tracker, policy: PollPolicy, timing: ListingTiming,
-                 on_fatal: Callable[[BaseException], None]) -> None:
+                 on_fatal: Callable[[BaseException], None],
+                 shared: SharedListing | None = None) -> None:
         super().__init__(clock, timers, reader, tracker, policy)
         self._session = session
+        self._shared = shared
         self._timing = timing
         self._on_fatal = on_fatal
         self._watch: dict[Entry, Watch] = {}
@@ -368,8 +371,20 @@ class ListingSource(_Base):
             self._watch[entry] = Watch.PROBE
             self._reader.read(entry)
             return
+        recent = (await self._shared.recent(self._timing.tick_interval(len(ripe)))
+                  if self._shared is not None else None)
+        if recent is not None:  # another worker's listing, made within one interval
+            age, executing = recent
+            self._tracker.stats.shared_listings += 1
+            made = self._clock.now() - age  # jobs accepted later are not judged by it
+            gone: set[str] | list[str] = {
+                jobid for jobid, entry in ripe.items()
+                if jobid not in executing and entry.accepted_at <= made}
+            self._read_gone(gone, ripe)
+            return
         try:
             self._tracker.stats.listings += 1
+            started = self._shared.started() if self._shared is not None else 0.0
             listing, suffixed = await self._read_listing()
         except _FATAL as exc:
             self._on_fatal(exc)
@@ -384,10 +399,18 @@ class ListingSource(_Base):
                 return
             log.debug("listing failed %d times (%s); polling the %d ripe jobs individually",
                       self._failures, exc, len(ripe))
-            gone: set[str] | list[str] = list(ripe)
+            gone = list(ripe)
         else:
             self._failures = 0
             gone = gone_from_listing(listing, ripe, suffixed=suffixed)
+            self._read_gone(gone, ripe)
+            if self._shared is not None:
+                await self._shared.publish(listing, started, suffixed=suffixed)
+            return
+        self._read_gone(gone, ripe)
+
+    def _read_gone(self, gone: set[str] | list[str], ripe: dict[str, Entry]) -> None:
+        """Read each ripe job the listing no longer shows executing."""
         for jobid in gone:
             entry = ripe.pop(jobid)
             if self._tracker.current(entry, jobid):

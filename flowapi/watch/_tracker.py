@@ -48,6 +48,8 @@ class WatcherStats:
         adopted_running: keys whose job an earlier run had accepted, watched again.
         polls: ``GET /jobs/{jobid}`` requests.
         listings: ``GET /jobs?options=executing`` requests.
+        shared_listings: listing ticks served by a listing another worker of a shared
+            journal made (no request).
         listing_failures: listings that failed.
         fallbacks: jobs the listing could not account for, polled individually since.
         backstops: reads made because a job went unread for too long (listing anomaly).
@@ -72,6 +74,7 @@ class WatcherStats:
     adopted_running: int = 0
     polls: int = 0
     listings: int = 0
+    shared_listings: int = 0
     listing_failures: int = 0
     fallbacks: int = 0
     backstops: int = 0

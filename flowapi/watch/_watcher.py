@@ -61,6 +61,7 @@ from flowapi.watch._follower import Follower
 from flowapi.watch._reader import Backstop, Reader
 from flowapi.watch._reconcile import find_all, marker_of
 from flowapi.watch._scheduler import Timers
+from flowapi.watch._shared_listing import SharedListing
 from flowapi.watch._sources import (
     ListingSource,
     ListingTiming,
@@ -258,7 +259,10 @@ class JobWatcher(Generic[TagT]):
             return PollSource(*args)
         timing = (ResyncTiming if mode == "webhook" else ListingTiming)(
             self.poll_policy, self.listing_interval)
-        return ListingSource(self._session, *args, timing=timing, on_fatal=self._set_fatal)
+        shared = (SharedListing(self.journal, self._clock)
+                  if isinstance(self.journal, SharedJournal) else None)
+        return ListingSource(self._session, *args, timing=timing, on_fatal=self._set_fatal,
+                             shared=shared)
 
     # -- lifecycle ---------------------------------------------------------------------
 
