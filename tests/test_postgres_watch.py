@@ -215,3 +215,24 @@ async def test_workers_share_one_listing(postgres_dsn: str) -> None:
         assert created_per_prompt(fake) == {p.prompt: 1 for p in params}
     assert listings == sum(s.listings for s in stats)
     assert sum(s.shared_listings for s in stats) > 0
+
+
+async def test_a_lone_worker_never_reuses_its_own_listing(postgres_dsn: str) -> None:
+    """A listing a worker made itself (or one it already used) tells it nothing new: it
+    must not stand in for its next tick (that would only add lag)."""
+    params = prompts(30)
+    async with stack(time_scale=0.02) as (fake, flow):
+        journal = PostgresJournal(postgres_dsn, namespace=uuid.uuid4().hex)
+        try:
+            with anyio.fail_after(60):
+                async with flow.watch(journal=journal, max_in_flight=30) as watcher:
+                    for i, p in enumerate(params):
+                        await watcher.submit(p, key=f"k{i:03d}")
+                    watcher.close()
+                    outcomes = [o async for o in watcher]
+        finally:
+            await journal.close()
+        assert len(outcomes) == 30
+        assert watcher.stats.listings > 0
+        assert watcher.stats.shared_listings == 0
+        assert sum(1 for r in fake.requests if r.route == "GET jobs") == watcher.stats.listings

@@ -17,6 +17,7 @@ token's) or missing listing costs requests, never an outcome.
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING
 
 from flowapi.journal import JournalError, SharedJournal
@@ -43,11 +44,15 @@ class SharedListing:
     def __init__(self, journal: SharedJournal, clock: Clock) -> None:
         self._journal = journal
         self._clock = clock
+        #: The stamp of the newest listing this worker has acted on (its own or another's):
+        #: an older or the same one tells it nothing new.
+        self._seen = -math.inf
 
     async def recent(self, max_age: float) -> tuple[float, frozenset[str]] | None:
-        """``(age in seconds, executing job ids)`` of a listing made within ``max_age``
-        seconds (the asking worker's own tick interval: its own listing would be as old
-        by its next tick), or ``None`` (none, or the journal could not be read: make
+        """``(age in seconds, executing job ids)`` of a listing another worker made within
+        ``max_age`` seconds (the asking worker's own tick interval: its own listing would
+        be as old by its next tick) and newer than any this worker has acted on; or
+        ``None`` (none, its own, one already used, or the journal could not be read: make
         one's own)."""
         now = self._clock.time()
         try:
@@ -55,9 +60,10 @@ class SharedListing:
         except JournalError as exc:
             log.debug("shared listing unavailable (%s); listing ourselves", exc)
             return None
-        if found is None:
-            return None
+        if found is None or found[0] <= self._seen:
+            return None  # none, or this worker's own (or one it already used)
         fetched, jobids = found
+        self._seen = fetched
         return max(0.0, now - fetched), jobids
 
     def started(self) -> float:
@@ -74,6 +80,7 @@ class SharedListing:
                 jobids.update(group.executing)
         if suffixed:
             jobids = {normalize_listing_id(j) if "-http:" in j else j for j in jobids}
+        self._seen = max(self._seen, fetched)
         try:
             await self._journal.share_listing(fetched, jobids)
         except JournalError as exc:
