@@ -139,7 +139,8 @@ async def test_callback_committed_out_of_sequence_order_is_never_delivered(
         async with anyio.create_task_group() as tg:
             tg.start_soon(r1.record_callback, "job-x", b'{"jobid":"job-x"}')
             with anyio.fail_after(10):  # r1's INSERT took its seq and waits on the blocker
-                while True:
+                while True:  # (the statistics views are a per-transaction snapshot)
+                    await blocker.execute("SELECT pg_stat_clear_snapshot()")
                     cur = await blocker.execute(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
                         "'Lock' AND query LIKE '%%flowapi_callbacks%%'")

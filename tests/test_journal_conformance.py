@@ -56,11 +56,11 @@ pytestmark = pytest.mark.anyio
 
 class ClaimingPostgresJournal(PostgresJournal):
     """The PostgreSQL journal as a watcher uses it: a key is claimed before each
-    ``Attempt`` (only the lease holder may write one; a finished row's lease is given back;
-    tests/test_postgres_journal.py covers leases)."""
+    ``Attempt`` and ``Retry`` (only the lease holder writes them; a finished row's lease is
+    given back; tests/test_postgres_journal.py covers leases)."""
 
     async def update(self, key: str, event: Event) -> Submission:
-        if isinstance(event, Attempt):
+        if isinstance(event, Attempt | Retry):
             await self.claim(key)
         return await super().update(key, event)
 

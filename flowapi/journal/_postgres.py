@@ -58,6 +58,8 @@ from flowapi.journal._states import (
     FailureCategory,
     Finished,
     InDoubt,
+    Refused,
+    Retry,
     Submission,
     SubmissionState,
     apply,
@@ -497,8 +499,9 @@ class PostgresJournal:
                             f"journal already records it for {other[0]!r}",
                             jobid=event.jobid, owner=str(other[0]))
                 new = apply(row, event, now=self._wall())  # IllegalTransition first
-                if isinstance(event, Attempt) and (
+                if isinstance(event, Attempt | Retry) and (
                         owner != self._worker or lease_until is None or lease_until < now):
+                    # the two decisions to spend: only the key's lease holder makes them
                     raise LeaseLostError(
                         f"journal row {key!r}: this worker no longer holds its lease "
                         f"({'held by ' + owner if owner else 'released'}); nothing was sent")
@@ -696,10 +699,13 @@ class PostgresJournal:
             if self._closing:
                 return
             try:
+                # the liveness lock is stamped only while the database sees it held (a
+                # listening connection dropped silently must not make this worker look
+                # dead while it lives: its leases alone protect its keys then)
                 await self._fetch(
-                    f"UPDATE flowapi_submissions SET lease_until = {_NOW} + %(lease)s, "
-                    "owner_lock = %(lock)s WHERE namespace = %(ns)s AND owner = %(me)s",
-                    self._params())
+                    f"WITH {_LIVE} UPDATE flowapi_submissions SET lease_until = {_NOW} + "
+                    "%(lease)s, owner_lock = (SELECT k FROM live WHERE k = %(lock)s) "
+                    "WHERE namespace = %(ns)s AND owner = %(me)s", self._params())
             except JournalError as exc:
                 log.warning("journal: lease heartbeat failed (%s); retrying", exc)
 
@@ -733,6 +739,7 @@ class PostgresJournal:
                                 self._hint(Change("resync"))
                 finally:
                     self._lock_held = False
+                    self._heartbeat_now()  # un-stamp the lock from this worker's rows
                     with anyio.CancelScope(shield=True):
                         await conn.close()
             except Exception as exc:
@@ -754,7 +761,9 @@ def _applied(row: Submission, event: Event) -> bool:
                              else SubmissionState.FAILED)
     if isinstance(event, InDoubt):
         return row.state is SubmissionState.UNKNOWN
-    return False  # Refused, Retry: applying them again is checked by the table
+    if isinstance(event, Refused | Retry):
+        return row.state is SubmissionState.PENDING
+    return False
 
 
 def _payload(kind: str, ident: str) -> str:

@@ -43,8 +43,11 @@ _MOVES: dict[Phase, frozenset[Phase]] = {
     _P.QUEUED: frozenset({_P.PARKED, _P.SUBMITTING, _P.RECONCILING, _P.RUNNING, _P.DONE,
                           _P.FOLLOWING}),  # FOLLOWING: its lease lapsed before the POST
     _P.PARKED: frozenset({_P.QUEUED, _P.SUBMITTING, _P.DONE}),
-    _P.SUBMITTING: frozenset({_P.QUEUED, _P.PARKED, _P.RECONCILING, _P.RUNNING, _P.DONE}),
-    _P.RECONCILING: frozenset({_P.QUEUED, _P.RUNNING, _P.DONE}),  # QUEUED: resubmit_in_doubt
+    # FOLLOWING: its POST's job was recorded by a worker that took the key over
+    _P.SUBMITTING: frozenset({_P.QUEUED, _P.PARKED, _P.RECONCILING, _P.RUNNING, _P.DONE,
+                              _P.FOLLOWING}),
+    # QUEUED: resubmit_in_doubt; FOLLOWING: its lease lapsed, another worker has the key
+    _P.RECONCILING: frozenset({_P.QUEUED, _P.RUNNING, _P.DONE, _P.FOLLOWING}),
     _P.RUNNING: frozenset({_P.QUEUED, _P.DONE}),  # QUEUED: resubmission after moderation
     # claimed after its worker died: resumed from its row like any key
     _P.FOLLOWING: frozenset({_P.QUEUED, _P.RECONCILING, _P.RUNNING, _P.DONE}),

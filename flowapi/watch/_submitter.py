@@ -38,12 +38,12 @@ from flowapi.journal import (
     Attempt,
     DuplicateJobidError,
     FailureCategory,
+    IllegalTransition,
     InDoubt,
     Journal,
     LeaseLostError,
     Refused,
     Retry,
-    SharedJournal,
     join_reply_ref,
     new_marker,
 )
@@ -328,6 +328,16 @@ class Submitter:
             tracker.unbind_jobid(entry)
             await self._duplicate(entry, job.jobid, exc.owner)
             return
+        except IllegalTransition:
+            row = await self._journal.get(entry.key)
+            if row is None or row.jobid != job.jobid or self._on_lease_lost is None:
+                raise
+            # a shared journal: another worker took the key over while this POST was on
+            # the wire, found this very job by its marker and recorded it — it is that
+            # worker's now; follow it (its outcome comes through the journal)
+            tracker.unbind_jobid(entry)
+            self._on_lease_lost(entry)
+            return
         tracker.stats.accepted += 1
         self._on_accepted(entry, job)
 
@@ -367,12 +377,11 @@ class Submitter:
             log.warning("submission %s in doubt and not found; resubmitting as asked "
                         "(resubmit_in_doubt: this may pay twice)", entry.key)
             with anyio.CancelScope(shield=True):  # in doubt (or failed so) → pending
-                row = await self._journal.update(entry.key, Retry(force=True))
-                shared = self._journal if isinstance(self._journal, SharedJournal) else None
-                if (shared is not None and self._on_lease_lost is not None
-                        and await shared.claim(entry.key) is None):
-                    # a failed(in_doubt) row a later run looked up has no lease until
-                    # claimed: another worker took it first
+                try:
+                    row = await self._journal.update(entry.key, Retry(force=True))
+                except LeaseLostError:  # another worker holds the key now: it decides
+                    if self._on_lease_lost is None:
+                        raise
                     self._on_lease_lost(entry)
                     return
             log.debug("%s: %s; resubmitting (attempt %d)", entry.key, searched,
