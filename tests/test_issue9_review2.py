@@ -1,7 +1,7 @@
 """Issue 9 (many workers, one PostgreSQL journal), second adversarial review: defects of
 the liveness lock, the journal's connection-loss retries and the shared listing,
 reproduced through the public API against a real PostgreSQL server (the ``postgres_dsn``
-fixture) and the fake.
+fixture) and the fake. Each failed before its fix.
 
 Each test is one defect; its docstring says the scenario and what the user loses. Every
 test is bounded (``anyio.fail_after``) and fails — rather than hangs — while the defect is
