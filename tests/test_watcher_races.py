@@ -359,3 +359,35 @@ async def test_a_submit_waiting_for_a_slot_raises_when_the_block_is_left(
             left_at = fake.clock.now()
     assert not [j for j in fake.jobs.values() if j.created_at > left_at]
     assert errors and "nothing was sent" in str(errors[0])
+
+
+async def test_a_finished_callback_during_the_post_is_read_once_accepted() -> None:
+    """A complete callback for a job whose POST answer is still on the way (its marker names
+    a key in ``submitting``) was dropped: once the 201 came, the watcher waited for the job
+    to ripen (most of its expected generation time) before reading it. Now the callback
+    marks the key, and the job is read as soon as it is accepted (issue 9: a callback
+    recorded by another worker arrives exactly this way)."""
+    from tests._virtual import virtual_stack
+
+    slow_post = "slow{delay=400}@POST videos"  # the job runs and finishes before its 201
+    async with virtual_stack(fake={"seed": 3, "faults": slow_post}) as (fake, flow, clock):
+        async with flow.watch(mode="listing", learn_generation_times=False) as watcher:
+            await watcher.submit(VideoParams(prompt="early", model="veo-3.1-lite"), key="k")
+            with anyio.fail_after(30):
+                while not fake.jobs:
+                    await clock.sleep(1)
+                jobid = next(iter(fake.jobs))
+                record = await flow.jobs.get(jobid)
+                while record.status != "completed":
+                    await clock.sleep(5)
+                    record = await flow.jobs.get(jobid)
+                assert watcher.notify(record)  # the key's own job, still being submitted
+                watcher.close()
+                outcomes = [o async for o in watcher]
+            done_at = clock.time()
+        [post] = [r for r in fake.requests if r.route == "POST videos"]
+        assert post.finished_t is not None
+        assert [o.key for o in outcomes] == ["k"] and isinstance(outcomes[0], JobSucceeded)
+        assert done_at - post.finished_t < 5.0, (
+            f"outcome {done_at - post.finished_t:.1f} s after the 201: the early callback "
+            "was dropped")

@@ -507,9 +507,11 @@ class JobWatcher(Generic[TagT]):
                                    "submit was being journaled; nothing was sent for it")
             shared = self._shared
             if shared is not None and row.state is not SubmissionState.SUCCEEDED:
+                claimed = True  # from here a failure gives the key back (it may be ours)
                 held = await shared.claim(key)  # None: another live worker has the key
+                claimed = held is not None
                 if held is not None:
-                    row, claimed = held, True
+                    row = held
                 elif self._state != "open":
                     raise RuntimeError("JobWatcher.submit(): the watch block was left while "
                                        "this submit was being journaled; nothing was sent")
