@@ -7,6 +7,7 @@ Unix time; ground truth (every request and job, simulated seconds) comes from
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import shutil
@@ -93,3 +94,21 @@ class FakeProcess:
             return float("nan")
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def route_counts(state: dict[str, Any]) -> collections.Counter[str]:
+    """API requests on the fake per route, from its ground truth (``GET /_fake/state``),
+    admin routes and media downloads excluded."""
+    return collections.Counter(r["route"] for r in state["requests"]
+                               if r["route"] not in ("ADMIN", "GET media"))
+
+
+def request_split(routes: collections.Counter[str]) -> dict[str, int]:
+    """:func:`route_counts` by kind: ``submit`` (``POST videos…``), ``per_job``
+    (``GET jobs/{jobid}``), ``listing`` (``GET jobs``), ``other`` and ``total``."""
+    submit = sum(c for r, c in routes.items() if r.startswith("POST videos"))
+    per_job = routes.get("GET jobs/{jobid}", 0)
+    listing = routes.get("GET jobs", 0)
+    total = sum(routes.values())
+    return {"submit": submit, "per_job": per_job, "listing": listing,
+            "other": total - submit - per_job - listing, "total": total}

@@ -57,7 +57,7 @@ class _Jobs:
         self.n = 0
         self.stub_cpu = 0.0
 
-    async def submit(self, params: Any) -> Job:
+    async def submit(self, params: Any, *, retry: Any = None) -> Job:
         await asyncio.sleep(0)
         c = time.process_time()
         self.n += 1

@@ -50,7 +50,7 @@ from . import decode as decode_bench
 from . import journal_overhead as journal_bench
 from . import overhead as overhead_bench
 from . import request_cost as request_cost_bench
-from ._fake import TOKEN, FakeProcess
+from ._fake import TOKEN, FakeProcess, request_split, route_counts
 
 HERE = Path(__file__).resolve().parent
 
@@ -155,13 +155,10 @@ def run_one(client: Client, n: int, time_scale: float, *, timeout: float,
 def analyse(result: dict[str, Any], state: dict[str, Any], n: int) -> dict[str, Any]:
     """Metrics of one run from the client's outcomes and the fake's ground truth."""
     jobs: dict[str, Any] = state["jobs"]
-    routes = collections.Counter(r["route"] for r in state["requests"]
-                                 if r["route"] not in ("ADMIN", "GET media"))
-    submit = sum(c for r, c in routes.items() if r.startswith("POST videos"))
-    per_job = routes.get("GET jobs/{jobid}", 0)
-    listing = routes.get("GET jobs", 0)
-    total = sum(routes.values())
-    other = total - submit - per_job - listing
+    routes = route_counts(state)
+    split = request_split(routes)
+    submit, per_job, listing = split["submit"], split["per_job"], split["listing"]
+    total, other = split["total"], split["other"]
     outcomes = result["outcomes"]
     seen = collections.Counter(o[0] for o in outcomes)
     first: dict[str, list[Any]] = {}

@@ -160,13 +160,12 @@ def run_k(srv: Any, n: int, k: int, time_scale: float, *, timeout: float) -> dic
 def analyse(workers: list[dict[str, Any]], state: dict[str, Any], n: int) -> dict[str, Any]:
     """Figures of one run from the workers' outcomes and the fake's ground truth."""
     jobs: dict[str, Any] = state["jobs"]
-    routes = collections.Counter(r["route"] for r in state["requests"]
-                                 if r["route"] not in ("ADMIN", "GET media"))
-    submit = sum(c for r, c in routes.items() if r.startswith("POST videos"))
-    per_job = routes.get("GET jobs/{jobid}", 0)
-    listing = routes.get("GET jobs", 0)
-    total = sum(routes.values())
-    other = total - submit - per_job - listing
+    from ._fake import request_split, route_counts
+
+    routes = route_counts(state)
+    split = request_split(routes)
+    submit, per_job, listing = split["submit"], split["per_job"], split["listing"]
+    total, other = split["total"], split["other"]
     completed = sum(1 for j in jobs.values() if j.get("status") == "completed")
     failed_jobs = sum(1 for j in jobs.values() if j.get("status") == "failed")
     per_prompt = collections.Counter(j["request"].get("prompt") for j in jobs.values())
