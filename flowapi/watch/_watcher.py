@@ -228,7 +228,7 @@ class JobWatcher(Generic[TagT]):
                                     self.budget, resubmit_in_doubt=resubmit_in_doubt,
                                     known=self._is_known_jobid,
                                     on_lease_lost=self._lease_lost)
-        shared = self.journal if isinstance(self.journal, SharedJournal) else None
+        shared = self._shared
         self._follower = None if shared is None else Follower(
             shared, self._timers, finished=self._settle_followed,
             claimed=self._took_over, callback=self._shared_callback,
@@ -259,8 +259,7 @@ class JobWatcher(Generic[TagT]):
             return PollSource(*args)
         timing = (ResyncTiming if mode == "webhook" else ListingTiming)(
             self.poll_policy, self.listing_interval)
-        shared = (SharedListing(self.journal, self._clock)
-                  if isinstance(self.journal, SharedJournal) else None)
+        shared = None if self._shared is None else SharedListing(self._shared, self._clock)
         return ListingSource(self._session, *args, timing=timing, on_fatal=self._set_fatal,
                              shared=shared)
 
