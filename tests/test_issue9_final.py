@@ -259,3 +259,83 @@ async def test_webhook_and_listing_workers_on_the_same_keys(
         for name, got in results.items():
             assert len(got) == 10, (name, got)
             assert all(isinstance(o, JobSucceeded) for o in got.values()), (name, got)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("how", ["break", "exception", "cancel"])
+async def test_sqlite_leave_mid_submit_then_rerun_with_content_keys(
+        tmp_path: Path, how: str) -> None:
+    """The SQLite journal still holds: a run leaves its block while POSTs are on the wire
+    (content keys, no ``key=``), the file's second run (same params, reordered) adopts
+    every job. Harm: a prompt paid twice or left without an outcome."""
+    path = str(tmp_path / "j.sqlite")
+    params = _params(5, f"sqlite-{how}")
+    async with FakeFlowServer(time_scale=0.002, seed=9,
+                              faults="slow{delay=300}@POST videos") as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock,
+                        retry_budget=RetryBudget(capacity=1000)) as flow:
+        with anyio.fail_after(90):
+            with anyio.CancelScope() as scope:
+                try:
+                    async with flow.watch(journal=path, max_in_flight=5) as watcher:
+                        for p in params:
+                            await watcher.submit(p)
+                        while len(fake.jobs) < 2:
+                            await anyio.sleep(0.001)
+                        if how == "exception":
+                            raise LookupError("caller's error")
+                        if how == "cancel":
+                            scope.cancel()
+                            await anyio.sleep(90)
+                except LookupError:
+                    pass
+            fake.set_faults(None)
+            got: dict[str, Outcome] = {}
+            async with flow.watch(journal=path, max_in_flight=5) as watcher:
+                for p in reversed(params):
+                    await watcher.submit(p)
+                watcher.close()
+                async for o in watcher:
+                    got[o.key] = o
+        _check_fake(fake, params)
+        assert len(got) == 5 and all(isinstance(o, JobSucceeded) for o in got.values()), got
+
+
+@pytest.mark.anyio
+async def test_webhook_worker_leaves_and_listing_worker_takes_over(postgres_dsn: str) -> None:
+    """The webhook worker submits every key and leaves (its receiver stops: callbacks for
+    its jobs go nowhere) while the jobs run; a listing worker on the same namespace and
+    keys runs meanwhile. Harm: a key paid twice, or its outcome never reached."""
+    from flowapi.webhooks import WebhookReceiver
+
+    ns = uuid.uuid4().hex
+    params = _params(8, "handover")
+    async with FakeFlowServer(time_scale=0.002, seed=9) as fake, \
+            FlowSession(fake.token, base_url=fake.base_url, clock=fake.clock,
+                        retry_budget=RetryBudget(capacity=1000)) as flow:
+        wj = PostgresJournal(postgres_dsn, namespace=ns)
+        lj = PostgresJournal(postgres_dsn, namespace=ns)
+        receiver = WebhookReceiver(journal=wj)
+        got: dict[str, Outcome] = {}
+        try:
+            await wj.open()
+            with anyio.fail_after(90):
+                async with anyio.create_task_group() as tg:
+                    async with receiver.serve() as url:
+                        async with flow.watch(mode="webhook", journal=wj, webhook_url=url,
+                                              max_in_flight=8) as watcher:
+                            receiver.attach(watcher)
+                            for i, p in enumerate(params):
+                                await watcher.submit(p, key=f"k{i:03d}")
+
+                            async def listing() -> None:
+                                got.update(await _run(flow, lj, params, True))
+
+                            tg.start_soon(listing)
+                            while len(fake.jobs) < 8:
+                                await anyio.sleep(0.001)
+        finally:
+            await wj.close()
+            await lj.close()
+        _check_fake(fake, params)
+        assert len(got) == 8 and all(isinstance(o, JobSucceeded) for o in got.values()), got
