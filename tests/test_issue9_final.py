@@ -320,19 +320,19 @@ async def test_webhook_worker_leaves_and_listing_worker_takes_over(postgres_dsn:
         try:
             await wj.open()
             with anyio.fail_after(90):
-                async with anyio.create_task_group() as tg, receiver.serve() as url:
-                    async with flow.watch(mode="webhook", journal=wj, webhook_url=url,
-                                          max_in_flight=8) as watcher:
-                        receiver.attach(watcher)
-                        for i, p in enumerate(params):
-                            await watcher.submit(p, key=f"k{i:03d}")
+                async with anyio.create_task_group() as tg, receiver.serve() as url, \
+                        flow.watch(mode="webhook", journal=wj, webhook_url=url,
+                                   max_in_flight=8) as watcher:
+                    receiver.attach(watcher)
+                    for i, p in enumerate(params):
+                        await watcher.submit(p, key=f"k{i:03d}")
 
-                        async def listing() -> None:
-                            got.update(await _run(flow, lj, params, True))
+                    async def listing() -> None:
+                        got.update(await _run(flow, lj, params, True))
 
-                        tg.start_soon(listing)
-                        while len(fake.jobs) < 8:
-                            await anyio.sleep(0.001)
+                    tg.start_soon(listing)
+                    while len(fake.jobs) < 8:
+                        await anyio.sleep(0.001)
         finally:
             await wj.close()
             await lj.close()
